@@ -1,0 +1,155 @@
+// Bounded binary reader/writer shared by the record codec and the anti-entropy frames. Every read
+// checks the remaining length, so truncated or hostile input becomes a ProtocolError, never an
+// out-of-bounds read or a huge allocation.
+
+import { ProtocolError } from './errors.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export class ByteWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  length = 0;
+
+  constructor(initial = 256) {
+    this.buf = new Uint8Array(initial);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private ensure(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf[this.length++] = v;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.ensure(4);
+    this.view.setUint32(this.length, v >>> 0);
+    this.length += 4;
+    return this;
+  }
+
+  /** Unsigned LEB128 for integers up to 2^53 - 1. */
+  varint(v: number): this {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`varint out of range: ${v}`);
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.length++] = v;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+
+  /** Length-prefixed bytes. */
+  blob(b: Uint8Array): this {
+    return this.varint(b.length).bytes(b);
+  }
+
+  string(s: string): this {
+    return this.blob(encoder.encode(s));
+  }
+
+  /** A copy of what was written. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+export class ByteReader {
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+  offset = 0;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.offset;
+  }
+
+  private need(n: number, what: string): void {
+    if (n > this.remaining) {
+      throw new ProtocolError('E_FRAME_MALFORMED', `truncated input: ${what} needs ${n} bytes, ${this.remaining} left`, { offset: this.offset });
+    }
+  }
+
+  u8(what = 'byte'): number {
+    this.need(1, what);
+    return this.buf[this.offset++];
+  }
+
+  u32(what = 'u32'): number {
+    this.need(4, what);
+    const v = this.view.getUint32(this.offset);
+    this.offset += 4;
+    return v;
+  }
+
+  varint(what = 'varint', max = Number.MAX_SAFE_INTEGER): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8(what);
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (result > max) throw new ProtocolError('E_FRAME_MALFORMED', `${what} is ${result}, more than the limit ${max}`, { offset: this.offset });
+        return result;
+      }
+      scale *= 0x80;
+    }
+    throw new ProtocolError('E_FRAME_MALFORMED', `${what}: varint longer than 8 bytes`, { offset: this.offset });
+  }
+
+  bytes(n: number, what = 'bytes'): Uint8Array {
+    this.need(n, what);
+    const out = this.buf.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return out;
+  }
+
+  blob(what: string, max: number): Uint8Array {
+    return this.bytes(this.varint(`${what} length`, max), what);
+  }
+
+  string(what: string, max: number): string {
+    const raw = this.blob(what, max);
+    try {
+      return decoder.decode(raw);
+    } catch {
+      throw new ProtocolError('E_FRAME_MALFORMED', `${what} is not valid UTF-8`, { offset: this.offset });
+    }
+  }
+
+  end(what: string): void {
+    if (this.remaining !== 0) throw new ProtocolError('E_FRAME_MALFORMED', `${this.remaining} unexpected bytes after ${what}`, { offset: this.offset });
+  }
+}
+
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+export function fromHex(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, 'hex'));
+}

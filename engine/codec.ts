@@ -1,0 +1,116 @@
+// Canonical binary form of a (key, state) record. The same state always encodes to the same
+// bytes on every replica, which is what makes its hash usable as a Merkle leaf.
+
+import { hash } from 'node:crypto';
+import { ByteReader, ByteWriter, fromHex, toHex } from './bytes.ts';
+import { ProtocolError, ValidationError } from './errors.ts';
+import { DEVICE_ID_BYTES, MAX_CONTEXT_DEVICES, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_VERSIONS } from './limits.ts';
+import { canonicalState, type KeyState, type Version } from './record.ts';
+
+export interface KeyRecord {
+  readonly key: string;
+  readonly state: KeyState;
+}
+
+const encoder = new TextEncoder();
+const DEVICE_RE = /^[0-9a-f]{16}$/;
+
+export function isDeviceId(s: string): boolean {
+  return DEVICE_RE.test(s);
+}
+
+export function validateKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0) throw new ValidationError('E_INVALID_KEY', 'a key must be a non-empty string');
+  const size = encoder.encode(key).length;
+  if (size > MAX_KEY_BYTES) throw new ValidationError('E_INVALID_KEY', `key is ${size} bytes; the limit is ${MAX_KEY_BYTES}`, { size, limit: MAX_KEY_BYTES });
+  return key;
+}
+
+export function validateValue(value: unknown): string | null {
+  if (value === null) return null;
+  if (typeof value !== 'string') throw new ValidationError('E_INVALID_VALUE', 'a value must be a string or null (delete)');
+  // UTF-16 length is a lower bound of the UTF-8 size; only measure exactly near the limit.
+  const size = value.length * 3 <= MAX_VALUE_BYTES ? value.length : encoder.encode(value).length;
+  if (size > MAX_VALUE_BYTES) {
+    throw new ValidationError('E_VALUE_TOO_LARGE', `value is ${size} bytes; the limit is ${MAX_VALUE_BYTES}`, { size, limit: MAX_VALUE_BYTES });
+  }
+  return value;
+}
+
+export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
+  w.string(rec.key);
+  const devices = Object.keys(rec.state.context).sort();
+  const index = new Map(devices.map((d, i) => [d, i]));
+  w.varint(devices.length);
+  for (const d of devices) w.bytes(fromHex(d)).varint(rec.state.context[d]);
+  w.varint(rec.state.versions.length);
+  for (const v of rec.state.versions) {
+    const i = index.get(v.device);
+    if (i === undefined) throw new Error(`invariant: version device ${v.device} missing from context`);
+    w.varint(i).varint(v.counter).varint(v.wall).varint(v.tick);
+    if (v.value === null) w.u8(0);
+    else w.u8(1).string(v.value);
+  }
+}
+
+export function encodeRecord(rec: KeyRecord): Uint8Array {
+  const w = new ByteWriter(64 + (rec.state.versions[0]?.value?.length ?? 0));
+  writeRecord(w, rec);
+  return w.finish();
+}
+
+/**
+ * Reads and fully validates one record. Anything a correct peer could not have produced is a
+ * ProtocolError; the returned state is in canonical order.
+ */
+export function readRecord(r: ByteReader): KeyRecord {
+  const key = r.string('key', MAX_KEY_BYTES);
+  if (key.length === 0) throw new ProtocolError('E_FRAME_MALFORMED', 'record with an empty key');
+  const deviceCount = r.varint('context size', MAX_CONTEXT_DEVICES);
+  const devices: string[] = [];
+  const context: Record<string, number> = {};
+  for (let i = 0; i < deviceCount; i++) {
+    const d = toHex(r.bytes(DEVICE_ID_BYTES, 'device id'));
+    const counter = r.varint('context counter');
+    if (counter < 1) throw new ProtocolError('E_FRAME_MALFORMED', `record ${key}: context counter must be at least 1`);
+    if (d in context) throw new ProtocolError('E_FRAME_MALFORMED', `record ${key}: device ${d} twice in context`);
+    context[d] = counter;
+    devices.push(d);
+  }
+  const versionCount = r.varint('version count', MAX_VERSIONS);
+  const versions: Version[] = [];
+  for (let i = 0; i < versionCount; i++) {
+    const di = r.varint('version device', deviceCount === 0 ? 0 : deviceCount - 1);
+    if (deviceCount === 0) throw new ProtocolError('E_FRAME_MALFORMED', `record ${key}: version without context`);
+    const device = devices[di];
+    const counter = r.varint('version counter');
+    if (counter < 1 || counter > context[device]) throw new ProtocolError('E_FRAME_MALFORMED', `record ${key}: version counter outside its context`);
+    if (versions.some((v) => v.device === device && v.counter === counter)) throw new ProtocolError('E_FRAME_MALFORMED', `record ${key}: duplicate version`);
+    const wall = r.varint('wall time');
+    const tick = r.varint('clock counter', 0xffff_ffff);
+    const tag = r.u8('value tag');
+    if (tag > 1) throw new ProtocolError('E_FRAME_MALFORMED', `record ${key}: unknown value tag ${tag}`);
+    const value = tag === 0 ? null : r.string('value', MAX_VALUE_BYTES);
+    versions.push({ device, counter, wall, tick, value });
+  }
+  return { key, state: canonicalState(context, versions) };
+}
+
+export function decodeRecord(bytes: Uint8Array): KeyRecord {
+  const r = new ByteReader(bytes);
+  const rec = readRecord(r);
+  r.end('record');
+  return rec;
+}
+
+export const HASH_BYTES = 16;
+
+/** Position of a key in the Merkle tree: the same on every replica, whatever the write order. */
+export function keyHash(key: string): Uint8Array {
+  return hash('sha256', key, 'buffer').subarray(0, HASH_BYTES);
+}
+
+/** Leaf hash: covers the key and its whole versioned state (every version and the context). */
+export function leafHash(encoded: Uint8Array): Uint8Array {
+  return hash('sha256', encoded, 'buffer').subarray(0, HASH_BYTES);
+}

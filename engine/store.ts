@@ -1,0 +1,86 @@
+// The storage seam. The replica (engine/replica.ts) owns all sync logic; a Storage only keeps
+// bytes durable and answers queries. Two implementations pass the same conformance suite
+// (test/store-conformance.ts): MemoryStore (tests, simulation, benchmarks) and SqliteStore (the app).
+
+import type { Stamp } from './clock.ts';
+import type { KeyState } from './record.ts';
+
+export interface Put {
+  readonly key: string;
+  readonly state: KeyState;
+  /** Merkle leaf hash of the record (codec.leafHash of codec.encodeRecord). */
+  readonly hash: Uint8Array;
+}
+
+/** What the full-text index and the notes list hold for one note: its live, winning fields. */
+export interface DocEntry {
+  readonly id: string;
+  readonly title: string;
+  readonly body: string;
+  /** Wall ms of the newest winning field write. */
+  readonly updated: number;
+  readonly created: number;
+  readonly trashed: boolean;
+  /** True when any field of the note has concurrent versions waiting to be resolved. */
+  readonly conflicted: boolean;
+}
+
+export interface CommitBatch {
+  readonly puts: readonly Put[];
+  /** Upserts of the document index, written in the same transaction as the puts. */
+  readonly docs?: readonly DocEntry[];
+  /** The clock's last stamp, persisted with the writes it stamped. */
+  readonly clock?: Stamp;
+  /** "I have merged replica R's change log through seq S." */
+  readonly cursors?: readonly { readonly replica: string; readonly seq: number }[];
+}
+
+export interface Change {
+  readonly key: string;
+  readonly seq: number;
+}
+
+export interface SearchHit {
+  readonly id: string;
+  readonly title: string;
+  /** A short excerpt of the body around the match. */
+  readonly snippet: string;
+}
+
+export interface DocQuery {
+  readonly trashed?: boolean;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+export interface Storage {
+  /** This replica's device id (16 hex chars), created when the store is created, never changed. */
+  readonly replicaId: string;
+  get(key: string): KeyState | undefined;
+  /**
+   * Applies the whole batch atomically: either everything is durable or nothing changed. Every
+   * put gets a fresh, strictly increasing sequence number in the change log.
+   */
+  commit(batch: CommitBatch): void;
+  /** Highest sequence number assigned so far (0 for an empty store). */
+  seq(): number;
+  /**
+   * The change log after `after`, compacted to the newest change per key, ascending by seq,
+   * at most `limit` entries.
+   */
+  changesSince(after: number, limit: number): Change[];
+  /** Every key with its leaf hash, for building the Merkle tree at open. */
+  scanHashes(): Iterable<readonly [string, Uint8Array]>;
+  /** The last persisted clock stamp, or null for a new store. */
+  clock(): Stamp | null;
+  cursor(replica: string): number | undefined;
+  getDoc(id: string): DocEntry | undefined;
+  /** Notes newest first by `updated`. */
+  listDocs(query?: DocQuery): DocEntry[];
+  /**
+   * Full-text search of live (not trashed) notes' title and body. Any user text is accepted:
+   * it is treated as words to match (prefix match on each word), never as query syntax.
+   */
+  search(text: string, limit?: number): SearchHit[];
+  close(): void;
+}
