@@ -21,6 +21,8 @@ export function isDeviceId(s: string): boolean {
 
 export function validateKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0) throw new ValidationError('E_INVALID_KEY', 'a key must be a non-empty string');
+  // A lone surrogate would be replaced when encoded, so replicas would hash different bytes.
+  if (!key.isWellFormed()) throw new ValidationError('E_INVALID_KEY', 'a key must be well-formed Unicode');
   const size = encoder.encode(key).length;
   if (size > MAX_KEY_BYTES) throw new ValidationError('E_INVALID_KEY', `key is ${size} bytes; the limit is ${MAX_KEY_BYTES}`, { size, limit: MAX_KEY_BYTES });
   return key;
@@ -29,6 +31,7 @@ export function validateKey(key: unknown): string {
 export function validateValue(value: unknown): string | null {
   if (value === null) return null;
   if (typeof value !== 'string') throw new ValidationError('E_INVALID_VALUE', 'a value must be a string or null (delete)');
+  if (!value.isWellFormed()) throw new ValidationError('E_INVALID_VALUE', 'a value must be well-formed Unicode text');
   // UTF-16 length is a lower bound of the UTF-8 size; only measure exactly near the limit.
   const size = value.length * 3 <= MAX_VALUE_BYTES ? value.length : encoder.encode(value).length;
   if (size > MAX_VALUE_BYTES) {

@@ -1,0 +1,471 @@
+// The anti-entropy session: a pure state machine (no sockets, timers or clock reads). The
+// initiator's start() yields the first frames; each side feeds what it receives to receive(),
+// which yields the frames to send back. Rules are numbered in engine/PROTOCOL.md.
+//
+// Merkle descent: a side that finds a node differing either lists its keys (small subtree),
+// expands it (16 child summaries), ships all its records (the peer has none there) or asks for
+// all of the peer's (it has none). Both sides take turns, so every one-way message descends a
+// level. Digests and key ids are salted per session, so a truncated-digest collision that hides
+// a difference once is not repeated by the next session.
+
+import { hash } from 'node:crypto';
+import { encodeRecord, type KeyRecord } from './codec.ts';
+import { EngineError, ProtocolError } from './errors.ts';
+import { MAX_PATH_DEPTH, type MerkleView, type Path } from './merkle.ts';
+import {
+  decodeFrame, encodeFault, encodeHello, encodeStep, frameVersion,
+  PROTOCOL_VERSION, ROOT_DIGEST_BYTES, SALT_BYTES,
+  type Expansion, type Hello, type Listing, type Mode, type PeerInfo, type Step, type Summary, type VersionSummary,
+} from './protocol.ts';
+import { statesEqual, type KeyState } from './record.ts';
+import type { Change } from './store.ts';
+
+/** What a session needs of a replica. Reads must reflect every apply() made before them. */
+export interface SyncSource {
+  readonly replicaId: string;
+  readonly tree: MerkleView;
+  seq(): number;
+  get(key: string): KeyState | undefined;
+  changesSince(after: number, limit: number): Change[];
+  /** How far this replica has merged `replica`'s change log, if it knows. */
+  cursor(replica: string): number | undefined;
+  /** Merges records from the peer through the one merge(). */
+  apply(records: readonly KeyRecord[]): void;
+}
+
+export interface SessionOptions {
+  readonly mode?: Mode;
+  /** Random bytes chosen by the caller for this session (SALT_BYTES long). */
+  readonly salt: Uint8Array;
+  /** Bytes per truncated node/version digest. */
+  readonly width?: number;
+  /** List a differing subtree's keys instead of descending when it holds at most this many. */
+  readonly listMax?: number;
+  /** Use the change log when both sides changed at most this many keys since they last met. */
+  readonly recentMax?: number;
+  /** The peer's replica id from an earlier session, to look up our cursor into its log. */
+  readonly peerReplica?: string;
+}
+
+export const DEFAULTS = { width: 4, listMax: 24, recentMax: 32 } as const;
+
+export type UsedMode = 'equal' | 'whole' | 'merkle' | 'recent' | 'recent+merkle';
+
+export interface SessionStats {
+  role: 'initiator' | 'responder';
+  requested: Mode;
+  used: UsedMode | null;
+  roundTrips: number;
+  bytesSent: number;
+  bytesReceived: number;
+  framesSent: number;
+  framesReceived: number;
+  recordsSent: number;
+  recordsReceived: number;
+  recordBytesSent: number;
+  recordBytesReceived: number;
+  /** Top-level subtrees (first nibble of the key hash) seen to differ, for the debug heatmap. */
+  differingTop: number[];
+  peerReplica: string | null;
+}
+
+export type SessionStatus = 'open' | 'done' | 'failed';
+
+export interface Cursor {
+  readonly replica: string;
+  readonly seq: number;
+}
+
+export class AntiEntropySession {
+  readonly stats: SessionStats;
+  private readonly source: SyncSource;
+  private readonly listMax: number;
+  private readonly recentMax: number;
+  private salt: Uint8Array;
+  private width: number;
+  private statusValue: SessionStatus = 'open';
+  private errorValue: EngineError | null = null;
+  private helloSeen = false;
+  private peer: PeerInfo | null = null;
+  private helloFromPeer: Hello | null = null;
+  /** The peer's hello continues in more frames (whole mode ships records with it). */
+  private helloOpen = false;
+  private pending = newOut();
+  private readonly top = new Set<number>();
+
+  private constructor(source: SyncSource, role: SessionStats['role'], mode: Mode, opts: Partial<SessionOptions>) {
+    this.source = source;
+    this.listMax = opts.listMax ?? DEFAULTS.listMax;
+    this.recentMax = opts.recentMax ?? DEFAULTS.recentMax;
+    this.salt = opts.salt ?? new Uint8Array(SALT_BYTES);
+    this.width = opts.width ?? DEFAULTS.width;
+    this.stats = {
+      role, requested: mode, used: null, roundTrips: 0, bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0,
+      recordsSent: 0, recordsReceived: 0, recordBytesSent: 0, recordBytesReceived: 0, differingTop: [], peerReplica: null,
+    };
+  }
+
+  /** R-HELLO-1: the initiator opens with its root summary, its log position and its cursor. */
+  static initiate(source: SyncSource, opts: SessionOptions): { session: AntiEntropySession; frames: Uint8Array[] } {
+    if (opts.salt.length !== SALT_BYTES) throw new RangeError(`salt must be ${SALT_BYTES} bytes`);
+    const mode = opts.mode ?? 'auto';
+    const s = new AntiEntropySession(source, 'initiator', mode, opts);
+    s.helloSeen = true;
+    const known = opts.peerReplica === undefined ? undefined : source.cursor(opts.peerReplica);
+    const frames = encodeHello({
+      mode,
+      salt: s.salt,
+      width: s.width,
+      replica: source.replicaId,
+      seq: source.seq(),
+      cursor: opts.peerReplica !== undefined && known !== undefined ? { replica: opts.peerReplica, seq: known } : null,
+      root: s.summarize(source.tree.node([]), ROOT_DIGEST_BYTES),
+      // R-WHOLE-1: the naive baseline ships the initiator's whole dataset with the hello.
+      records: mode === 'whole' ? s.recordsUnder([]) : [],
+    });
+    s.stats.roundTrips = 1;
+    s.countSent(frames);
+    return { session: s, frames };
+  }
+
+  static respond(source: SyncSource, opts: Pick<SessionOptions, 'listMax' | 'recentMax'> = {}): AntiEntropySession {
+    return new AntiEntropySession(source, 'responder', 'auto', opts);
+  }
+
+  get status(): SessionStatus {
+    return this.statusValue;
+  }
+
+  get error(): EngineError | null {
+    return this.errorValue;
+  }
+
+  /** Once done: "I have merged the peer's change log through seq", to persist for `recent`. */
+  get cursor(): Cursor | null {
+    if (this.statusValue !== 'done') return null;
+    if (this.stats.role === 'initiator') return this.peer ? { replica: this.peer.replica, seq: this.peer.seq } : null;
+    return this.helloFromPeer ? { replica: this.helloFromPeer.replica, seq: this.helloFromPeer.seq } : null;
+  }
+
+  /**
+   * Feeds one frame from the peer; returns the frames to send back (often none until the last
+   * frame of a message). A bad frame fails the session before anything in it is merged (R-ERR-1).
+   */
+  receive(frame: Uint8Array): Uint8Array[] {
+    if (this.statusValue !== 'open') throw new ProtocolError('E_PROTOCOL_STATE', `session is ${this.statusValue}; no more frames expected`);
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += frame.length;
+    let decoded;
+    try {
+      if (!this.helloSeen && frameVersion(frame) !== PROTOCOL_VERSION && frame[1] !== 3) {
+        // R-VER-1: answer an unknown version with a fault the peer can read, then stop.
+        const err = new ProtocolError('E_PROTOCOL_VERSION', `peer speaks anti-entropy protocol version ${frame[0]}; this app speaks ${PROTOCOL_VERSION}`, { version: frame[0] });
+        return this.fail(err, encodeFault('version', err.message));
+      }
+      decoded = decodeFrame(frame, this.helloSeen ? this.width : null);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      return this.fail(e, encodeFault(e.code === 'E_PROTOCOL_VERSION' ? 'version' : 'malformed', e.message));
+    }
+    if (decoded.type === 'error') {
+      const code = decoded.code === 'version' ? 'E_PROTOCOL_VERSION' : 'E_PEER_ERROR';
+      return this.fail(new ProtocolError(code, `peer ended the session: ${decoded.message}`, { fault: decoded.code, supported: decoded.supported }), null);
+    }
+    if (decoded.type === 'hello') {
+      if (this.helloSeen) return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'unexpected second hello'), encodeFault('malformed', 'unexpected second hello'));
+      return this.onHello(decoded);
+    }
+    if (this.stats.role === 'responder' && this.helloFromPeer === null) {
+      return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'a session must open with a hello frame'), encodeFault('malformed', 'expected hello'));
+    }
+    return this.onStep(decoded);
+  }
+
+  // ---- message handling ----------------------------------------------------------------------
+
+  private onHello(h: Hello): Uint8Array[] {
+    if (this.stats.role !== 'responder') return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'initiator received a hello'), encodeFault('malformed', 'unexpected hello'));
+    this.helloSeen = true;
+    this.helloFromPeer = h;
+    this.salt = h.salt;
+    this.width = h.width;
+    this.stats.requested = h.mode;
+    this.stats.peerReplica = h.replica;
+    this.take(h.records);
+    this.helloOpen = h.more;
+    return h.more ? [] : this.completeHello(h);
+  }
+
+  private completeHello(h: Hello): Uint8Array[] {
+    const out = this.pending;
+    const known = this.source.cursor(h.replica);
+    const peer = { replica: this.source.replicaId, seq: this.source.seq(), cursor: known ?? null };
+    if (h.mode === 'whole') {
+      // R-WHOLE-2: answer with everything, then stop.
+      this.stats.used = 'whole';
+      out.records.push(...this.recordsUnder([]));
+    } else if (this.same(this.source.tree.node([]), h.root, ROOT_DIGEST_BYTES)) {
+      this.stats.used = 'equal'; // R-ROOT-1: equal roots end the session in one round trip.
+    } else if (h.mode !== 'merkle' && this.recentViable(h, known)) {
+      // R-REC-1: both change logs since the last meeting are short; send ours directly.
+      this.stats.used = 'recent';
+      out.recent = true;
+      out.records.push(...this.changedRecords(h.cursor!.seq));
+    } else {
+      this.stats.used = 'merkle';
+      this.compareNode([], h.root, ROOT_DIGEST_BYTES, out);
+    }
+    out.peer = { ...peer, mode: this.stats.used };
+    return this.reply();
+  }
+
+  private recentViable(h: Hello, known: number | undefined): boolean {
+    if (h.cursor === null || h.cursor.replica !== this.source.replicaId || h.cursor.seq > this.source.seq()) return false;
+    if (known === undefined || known > h.seq || h.seq - known > this.recentMax) return false;
+    return this.source.changesSince(h.cursor.seq, this.recentMax + 1).length <= this.recentMax;
+  }
+
+  private onStep(step: Step): Uint8Array[] {
+    if (this.helloOpen) {
+      if (step.fin || step.peer || step.recent || step.rootCheck || step.nodes.length + step.lists.length + step.wants.length + step.wantAll.length + step.summaries.length > 0) {
+        return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'a hello continuation may carry only records'), encodeFault('malformed', 'bad hello continuation'));
+      }
+      this.take(step.records);
+      this.helloOpen = step.more;
+      return step.more ? [] : this.completeHello(this.helloFromPeer!);
+    }
+    const out = this.pending;
+    if (step.peer) {
+      if (this.stats.role !== 'initiator' || this.peer !== null) {
+        return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'unexpected peer info'), encodeFault('malformed', 'unexpected peer info'));
+      }
+      this.peer = step.peer;
+      this.stats.peerReplica = step.peer.replica;
+      this.stats.used = step.peer.mode;
+    } else if (this.stats.role === 'initiator' && this.peer === null) {
+      return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'first reply lacks peer info'), encodeFault('malformed', 'first reply lacks peer info'));
+    }
+    const received = this.take(step.records);
+    for (const want of step.wants) {
+      for (const e of this.entriesUnder(want.path)) if (want.ids.includes(e.id)) this.sendKey(e.key, out);
+    }
+    for (const path of step.wantAll) out.records.push(...this.recordsUnder(path));
+    for (const s of step.summaries) this.compareSummary(s, out);
+    if (this.stats.used === 'recent' && step.nodes.length + step.lists.length > 0) this.stats.used = 'recent+merkle';
+    for (const n of step.nodes) this.compareExpansion(n, out);
+    for (const l of step.lists) this.compareList(l, out);
+    if (step.recent) {
+      // R-REC-2: the initiator answers with its own changes and its root after merging.
+      if (this.stats.role !== 'initiator' || this.peer?.cursor == null) {
+        return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'recent request without a cursor'), encodeFault('malformed', 'recent request without a cursor'));
+      }
+      for (const r of this.changedRecords(this.peer.cursor)) {
+        if (!statesEqual(received.get(r.key), r.state)) out.records.push(r);
+      }
+      out.rootCheck = this.summarize(this.source.tree.node([]), ROOT_DIGEST_BYTES);
+    }
+    if (step.rootCheck) {
+      // R-REC-3: after a recent exchange the roots must agree; if not, descend as merkle.
+      if (!this.same(this.source.tree.node([]), step.rootCheck, ROOT_DIGEST_BYTES)) {
+        this.stats.used = 'recent+merkle';
+        this.compareNode([], step.rootCheck, ROOT_DIGEST_BYTES, out);
+      }
+    }
+    if (step.more) return [];
+    if (step.fin) {
+      // R-FIN-1: nothing answers a closing message.
+      this.finish();
+      return [];
+    }
+    return this.reply();
+  }
+
+  private reply(): Uint8Array[] {
+    const out = this.pending;
+    this.pending = newOut();
+    const fin = out.nodes.length + out.lists.length + out.wants.size + out.wantAll.length + out.summaries.length === 0 && !out.recent && out.rootCheck === null;
+    const frames = encodeStep({
+      fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, records: out.records, nodes: out.nodes,
+      lists: out.lists, wants: [...out.wants.values()], wantAll: out.wantAll, summaries: out.summaries,
+    }, this.width);
+    this.countSent(frames);
+    this.stats.recordsSent += out.records.length;
+    for (const r of out.records) this.stats.recordBytesSent += encodeRecord(r).length;
+    if (fin) this.finish();
+    else if (this.stats.role === 'initiator') this.stats.roundTrips++;
+    return frames;
+  }
+
+  // ---- comparisons ---------------------------------------------------------------------------
+
+  /** R-NODE-1..4: what to do with one node the peer summarized. */
+  private compareNode(path: Path, theirs: Summary, width: number, out: Out): void {
+    const mine = this.source.tree.node(path);
+    if (this.same(mine, theirs, width)) return;
+    if (path.length > 0) this.top.add(path[0]);
+    if (theirs.count === 0) out.records.push(...this.recordsUnder(path));
+    else if (mine.count === 0) out.wantAll.push(path);
+    else if (mine.count <= this.listMax || path.length >= MAX_PATH_DEPTH) out.lists.push(this.listing(path));
+    else out.nodes.push({ path, children: this.source.tree.children(path).map((c) => this.summarize(c, this.width)) });
+  }
+
+  private compareExpansion(n: Expansion, out: Out): void {
+    if (n.path.length > 0) this.top.add(n.path[0]);
+    n.children.forEach((child, i) => this.compareNode([...n.path, i], child, this.width, out));
+  }
+
+  /** R-LIST-1..3: certain records go now; common keys with other versions get a summary. */
+  private compareList(l: Listing, out: Out): void {
+    if (l.path.length > 0) this.top.add(l.path[0]);
+    const theirs = new Map<number, Set<string>>();
+    for (const e of l.entries) {
+      const set = theirs.get(e.id) ?? new Set<string>();
+      set.add(hex(e.digest));
+      theirs.set(e.id, set);
+    }
+    const mineIds = new Set<number>();
+    const matched = new Set<string>();
+    for (const e of this.entriesUnder(l.path)) {
+      mineIds.add(e.id);
+      const digests = theirs.get(e.id);
+      const d = hex(e.digest);
+      if (digests === undefined) this.sendKey(e.key, out);
+      else if (digests.has(d)) matched.add(`${e.id}:${d}`);
+      else out.summaries.push(this.versionSummary(l.path, e.id, e.key));
+    }
+    for (const e of l.entries) {
+      if (!mineIds.has(e.id) && !matched.has(`${e.id}:${hex(e.digest)}`)) addWant(out, l.path, e.id);
+    }
+  }
+
+  /** R-SUM-1: decide from the peer's causal summary who lacks which versions of a common key. */
+  private compareSummary(s: VersionSummary, out: Out): void {
+    const mine = this.entriesUnder(s.path).filter((e) => e.id === s.id);
+    if (mine.length === 0) addWant(out, s.path, s.id);
+    for (const e of mine) {
+      const state = this.source.get(e.key);
+      if (state === undefined) continue;
+      const theyLack = state.versions.some((v) => (s.context[v.device] ?? 0) < v.counter);
+      const iLack = s.dots.some((d) => (state.context[d.device] ?? 0) < d.counter);
+      // Neither lacking anything yet differing means inconsistent histories: exchanging both
+      // states lets merge() settle them identically on both sides.
+      if (theyLack || !iLack) this.sendKey(e.key, out);
+      if (iLack || !theyLack) addWant(out, s.path, s.id);
+    }
+  }
+
+  private versionSummary(path: Path, id: number, key: string): VersionSummary {
+    const state = this.source.get(key)!;
+    return { path, id, context: state.context, dots: state.versions.map((v) => ({ device: v.device, counter: v.counter })) };
+  }
+
+  private listing(path: Path): Listing {
+    return { path, entries: this.entriesUnder(path).map((e) => ({ id: e.id, digest: e.digest })) };
+  }
+
+  private entriesUnder(path: Path): { key: string; id: number; digest: Uint8Array }[] {
+    return this.source.tree.keysUnder(path).map((e) => ({
+      key: e.key,
+      id: keyId(this.salt, e.keyHash),
+      digest: salted(this.salt, e.leaf, this.width),
+    }));
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private summarize(node: { count: number; digest: Uint8Array }, width: number): Summary {
+    return { count: node.count, digest: node.count === 0 ? new Uint8Array(0) : salted(this.salt, node.digest, width) };
+  }
+
+  private same(mine: { count: number; digest: Uint8Array }, theirs: Summary, width: number): boolean {
+    if (mine.count !== theirs.count) return false;
+    return mine.count === 0 || hex(salted(this.salt, mine.digest, width)) === hex(theirs.digest);
+  }
+
+  private recordsUnder(path: Path): KeyRecord[] {
+    const out: KeyRecord[] = [];
+    for (const e of this.source.tree.keysUnder(path)) {
+      const state = this.source.get(e.key);
+      if (state !== undefined) out.push({ key: e.key, state });
+    }
+    return out;
+  }
+
+  private sendKey(key: string, out: Out): void {
+    const state = this.source.get(key);
+    if (state !== undefined && !out.records.some((r) => r.key === key)) out.records.push({ key, state });
+  }
+
+  private changedRecords(after: number): KeyRecord[] {
+    const out: KeyRecord[] = [];
+    for (const c of this.source.changesSince(after, Number.MAX_SAFE_INTEGER)) {
+      const state = this.source.get(c.key);
+      if (state !== undefined) out.push({ key: c.key, state });
+    }
+    return out;
+  }
+
+  private take(records: readonly KeyRecord[]): Map<string, KeyState> {
+    this.stats.recordsReceived += records.length;
+    for (const r of records) this.stats.recordBytesReceived += encodeRecord(r).length;
+    if (records.length > 0) this.source.apply(records);
+    return new Map(records.map((r) => [r.key, r.state]));
+  }
+
+  private countSent(frames: Uint8Array[]): void {
+    this.stats.framesSent += frames.length;
+    for (const f of frames) this.stats.bytesSent += f.length;
+  }
+
+  private finish(): void {
+    this.statusValue = 'done';
+    this.stats.differingTop = [...this.top].sort((a, b) => a - b);
+  }
+
+  private fail(err: EngineError, fault: Uint8Array | null): Uint8Array[] {
+    this.statusValue = 'failed';
+    this.errorValue = err;
+    this.stats.differingTop = [...this.top].sort((a, b) => a - b);
+    if (fault === null) return [];
+    this.countSent([fault]);
+    return [fault];
+  }
+}
+
+interface Out {
+  peer: PeerInfo | null;
+  recent: boolean;
+  rootCheck: Summary | null;
+  records: KeyRecord[];
+  nodes: Expansion[];
+  lists: Listing[];
+  wants: Map<string, { path: Path; ids: number[] }>;
+  wantAll: Path[];
+  summaries: VersionSummary[];
+}
+
+function newOut(): Out {
+  return { peer: null, recent: false, rootCheck: null, records: [], nodes: [], lists: [], wants: new Map(), wantAll: [], summaries: [] };
+}
+
+function addWant(out: Out, path: Path, id: number): void {
+  const k = path.join('.');
+  const w = out.wants.get(k) ?? { path, ids: [] };
+  if (!w.ids.includes(id)) w.ids.push(id);
+  out.wants.set(k, w);
+}
+
+function salted(salt: Uint8Array, data: Uint8Array, width: number): Uint8Array {
+  return hash('sha256', Buffer.concat([salt, data]), 'buffer').subarray(0, width);
+}
+
+function keyId(salt: Uint8Array, keyHash: Uint8Array): number {
+  return hash('sha256', Buffer.concat([salt, ID_DOMAIN, keyHash]), 'buffer').readUInt32BE(0);
+}
+
+const ID_DOMAIN = Buffer.from([0x6b]);
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+

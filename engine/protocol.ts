@@ -1,0 +1,437 @@
+// Binary frames of the anti-entropy protocol (rules in engine/PROTOCOL.md). A message is one or
+// more frames; every frame but the last carries MORE. Decoding checks every length and count
+// against explicit limits before allocating, and a frame either decodes whole or throws a
+// ProtocolError, so nothing from a bad frame is ever acted on.
+
+import { ByteReader, ByteWriter, fromHex, toHex } from './bytes.ts';
+import { readRecord, writeRecord, type KeyRecord } from './codec.ts';
+import { ProtocolError } from './errors.ts';
+import { DEVICE_ID_BYTES, MAX_CONTEXT_DEVICES, MAX_VERSIONS } from './limits.ts';
+import { FANOUT, MAX_PATH_DEPTH, type Path } from './merkle.ts';
+
+export const PROTOCOL_VERSION = 1;
+/** P-LIM-1: no frame is larger than this; the transport refuses bigger length prefixes. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** P-LIM-2: records + node children + list entries + wanted ids + summaries in one frame. */
+export const MAX_ENTRIES_PER_FRAME = 100_000;
+/** Encoders start a new frame past this size so frames stay well under the limit. */
+const FRAME_TARGET_BYTES = 1024 * 1024;
+export const SALT_BYTES = 8;
+export const ROOT_DIGEST_BYTES = 8;
+export const MIN_DIGEST_BYTES = 2;
+export const MAX_DIGEST_BYTES = 16;
+
+export type Mode = 'whole' | 'merkle' | 'recent' | 'auto';
+const MODES: readonly Mode[] = ['whole', 'merkle', 'recent', 'auto'];
+
+const T_HELLO = 1;
+const T_STEP = 2;
+const T_ERROR = 3;
+
+const F_MORE = 1;
+const F_FIN = 2;
+const F_PEER = 4;
+const F_RECENT = 8;
+const F_ROOT_CHECK = 16;
+
+export interface Summary {
+  readonly count: number;
+  /** Salted, truncated digest; empty when count is 0. */
+  readonly digest: Uint8Array;
+}
+
+export interface Cursor {
+  readonly replica: string;
+  readonly seq: number;
+}
+
+export interface Hello {
+  readonly type: 'hello';
+  readonly mode: Mode;
+  readonly salt: Uint8Array;
+  readonly width: number;
+  readonly replica: string;
+  readonly seq: number;
+  /** What the initiator has merged of the responder's change log, if it knows. */
+  readonly cursor: Cursor | null;
+  readonly root: Summary;
+  readonly more: boolean;
+  readonly records: readonly KeyRecord[];
+}
+
+/** How the responder chose to reconcile (R-HELLO-2). */
+export type ReplyMode = 'equal' | 'whole' | 'merkle' | 'recent';
+const REPLY_MODES: readonly ReplyMode[] = ['equal', 'whole', 'merkle', 'recent'];
+
+export interface PeerInfo {
+  readonly mode: ReplyMode;
+  readonly replica: string;
+  readonly seq: number;
+  /** What the responder has merged of the initiator's change log, if anything. */
+  readonly cursor: number | null;
+}
+
+export interface Expansion {
+  readonly path: Path;
+  readonly children: readonly Summary[];
+}
+
+export interface Listing {
+  readonly path: Path;
+  readonly entries: readonly { readonly id: number; readonly digest: Uint8Array }[];
+}
+
+export interface Want {
+  readonly path: Path;
+  readonly ids: readonly number[];
+}
+
+export interface VersionSummary {
+  readonly path: Path;
+  readonly id: number;
+  readonly context: Readonly<Record<string, number>>;
+  readonly dots: readonly { readonly device: string; readonly counter: number }[];
+}
+
+export interface Step {
+  readonly type: 'step';
+  readonly more: boolean;
+  readonly fin: boolean;
+  readonly peer: PeerInfo | null;
+  /** Asks the initiator for its changes since `peer.cursor` and its root after merging. */
+  readonly recent: boolean;
+  readonly rootCheck: Summary | null;
+  readonly records: readonly KeyRecord[];
+  readonly nodes: readonly Expansion[];
+  readonly lists: readonly Listing[];
+  readonly wants: readonly Want[];
+  readonly wantAll: readonly Path[];
+  readonly summaries: readonly VersionSummary[];
+}
+
+export type FaultCode = 'version' | 'busy' | 'malformed' | 'internal';
+const FAULTS: readonly FaultCode[] = ['version', 'busy', 'malformed', 'internal'];
+
+export interface Fault {
+  readonly type: 'error';
+  readonly code: FaultCode;
+  readonly message: string;
+  readonly supported: readonly number[];
+}
+
+export type Frame = Hello | Step | Fault;
+
+export function emptyStep(): Step {
+  return { type: 'step', more: false, fin: false, peer: null, recent: false, rootCheck: null, records: [], nodes: [], lists: [], wants: [], wantAll: [], summaries: [] };
+}
+
+// ---- encoding -------------------------------------------------------------------------------
+
+function writePath(w: ByteWriter, path: Path): void {
+  w.u8(path.length);
+  for (let i = 0; i < path.length; i += 2) w.u8((path[i] << 4) | (path[i + 1] ?? 0));
+}
+
+function writeSummary(w: ByteWriter, s: Summary, width: number): void {
+  w.varint(s.count);
+  if (s.count > 0) w.bytes(s.digest.subarray(0, width));
+}
+
+function header(type: number, flags: number): ByteWriter {
+  return new ByteWriter(64).u8(PROTOCOL_VERSION).u8(type).u8(flags);
+}
+
+export function encodeFault(code: FaultCode, message: string): Uint8Array {
+  const w = header(T_ERROR, 0).u8(FAULTS.indexOf(code)).string(message.slice(0, 500));
+  w.u8(1).u8(PROTOCOL_VERSION);
+  return w.finish();
+}
+
+/** Splits records over as many frames as needed; the hello itself rides in the first. */
+export function encodeHello(h: Omit<Hello, 'type' | 'more'>): Uint8Array[] {
+  const chunks = chunkRecords(h.records);
+  return chunks.map((records, i) => {
+    const more = i < chunks.length - 1;
+    if (i > 0) return encodeStepFrame({ ...emptyStep(), more, records }, h.width);
+    const w = header(T_HELLO, more ? F_MORE : 0);
+    w.u8(MODES.indexOf(h.mode)).bytes(h.salt).u8(h.width).bytes(fromHex(h.replica)).varint(h.seq);
+    if (h.cursor === null) w.u8(0);
+    else w.u8(1).bytes(fromHex(h.cursor.replica)).varint(h.cursor.seq);
+    writeSummary(w, h.root, ROOT_DIGEST_BYTES);
+    w.varint(records.length);
+    for (const r of records) writeRecord(w, r);
+    return w.finish();
+  });
+}
+
+function chunkRecords(records: readonly KeyRecord[]): KeyRecord[][] {
+  const chunks: KeyRecord[][] = [[]];
+  let bytes = 0;
+  for (const r of records) {
+    const size = r.key.length + 64 + r.state.versions.reduce((n, v) => n + 32 + (v.value?.length ?? 0) * 3, 0);
+    const current = chunks[chunks.length - 1];
+    if (current.length > 0 && (bytes + size > FRAME_TARGET_BYTES || current.length >= MAX_ENTRIES_PER_FRAME / 2)) {
+      chunks.push([]);
+      bytes = 0;
+    }
+    chunks[chunks.length - 1].push(r);
+    bytes += size;
+  }
+  return chunks;
+}
+
+function entryCost(s: Pick<Step, 'records' | 'nodes' | 'lists' | 'wants' | 'wantAll' | 'summaries'>): number {
+  return s.records.length + s.nodes.length * FANOUT + s.wantAll.length + s.summaries.length
+    + s.lists.reduce((n, l) => n + l.entries.length + 1, 0) + s.wants.reduce((n, x) => n + x.ids.length + 1, 0);
+}
+
+/**
+ * Encodes one logical step as frames under the limits. Records are split by size; control
+ * sections are split by entry count. Peer info goes first, the closing flags go last.
+ */
+export function encodeStep(step: Omit<Step, 'type' | 'more'>, width: number): Uint8Array[] {
+  const parts: Omit<Step, 'type' | 'more' | 'fin' | 'peer' | 'recent' | 'rootCheck'>[] = [];
+  const budget = MAX_ENTRIES_PER_FRAME / 2;
+  let current = { records: [] as KeyRecord[], nodes: [] as Expansion[], lists: [] as Listing[], wants: [] as Want[], wantAll: [] as Path[], summaries: [] as VersionSummary[] };
+  let cost = 0;
+  const flush = (): void => {
+    parts.push(current);
+    current = { records: [], nodes: [], lists: [], wants: [], wantAll: [], summaries: [] };
+    cost = 0;
+  };
+  const add = <K extends keyof typeof current>(kind: K, item: (typeof current)[K][number], itemCost: number): void => {
+    if (cost > 0 && cost + itemCost > budget) flush();
+    (current[kind] as unknown[]).push(item);
+    cost += itemCost;
+  };
+  for (const chunk of chunkRecords(step.records)) {
+    if (chunk.length === 0) continue;
+    if (current.records.length > 0 || cost > 0) flush();
+    current.records.push(...chunk);
+    cost = budget; // a record chunk fills its frame
+  }
+  for (const n of step.nodes) add('nodes', n, FANOUT);
+  for (const l of step.lists) add('lists', l, l.entries.length + 1);
+  for (const x of step.wants) add('wants', x, x.ids.length + 1);
+  for (const p of step.wantAll) add('wantAll', p, 1);
+  for (const s of step.summaries) add('summaries', s, 1);
+  if (parts.length === 0 || cost > 0 || entryCost(current) > 0) flush();
+  return parts.map((p, i) => {
+    const last = i === parts.length - 1;
+    return encodeStepFrame({
+      ...p,
+      type: 'step',
+      more: !last,
+      fin: last && step.fin,
+      peer: i === 0 ? step.peer : null,
+      recent: last && step.recent,
+      rootCheck: last ? step.rootCheck : null,
+    }, width);
+  });
+}
+
+function encodeStepFrame(s: Step, width: number): Uint8Array {
+  const flags = (s.more ? F_MORE : 0) | (s.fin ? F_FIN : 0) | (s.peer ? F_PEER : 0) | (s.recent ? F_RECENT : 0) | (s.rootCheck ? F_ROOT_CHECK : 0);
+  const w = header(T_STEP, flags);
+  if (s.peer) {
+    w.u8(REPLY_MODES.indexOf(s.peer.mode)).bytes(fromHex(s.peer.replica)).varint(s.peer.seq);
+    if (s.peer.cursor === null) w.u8(0);
+    else w.u8(1).varint(s.peer.cursor);
+  }
+  if (s.rootCheck) writeSummary(w, s.rootCheck, ROOT_DIGEST_BYTES);
+  w.varint(s.records.length);
+  for (const r of s.records) writeRecord(w, r);
+  w.varint(s.nodes.length);
+  for (const n of s.nodes) {
+    writePath(w, n.path);
+    for (const c of n.children) writeSummary(w, c, width);
+  }
+  w.varint(s.lists.length);
+  for (const l of s.lists) {
+    writePath(w, l.path);
+    w.varint(l.entries.length);
+    for (const e of l.entries) w.u32(e.id).bytes(e.digest.subarray(0, width));
+  }
+  w.varint(s.wants.length);
+  for (const x of s.wants) {
+    writePath(w, x.path);
+    w.varint(x.ids.length);
+    for (const id of x.ids) w.u32(id);
+  }
+  w.varint(s.wantAll.length);
+  for (const p of s.wantAll) writePath(w, p);
+  w.varint(s.summaries.length);
+  for (const v of s.summaries) {
+    writePath(w, v.path);
+    w.u32(v.id);
+    const devices = Object.keys(v.context).sort();
+    w.varint(devices.length);
+    for (const d of devices) w.bytes(fromHex(d)).varint(v.context[d]);
+    w.varint(v.dots.length);
+    for (const dot of v.dots) w.varint(devices.indexOf(dot.device)).varint(dot.counter);
+  }
+  const frame = w.finish();
+  if (frame.length > MAX_FRAME_BYTES) throw new Error(`invariant: encoded frame of ${frame.length} bytes exceeds the limit`);
+  return frame;
+}
+
+// ---- decoding -------------------------------------------------------------------------------
+
+function malformed(message: string): ProtocolError {
+  return new ProtocolError('E_FRAME_MALFORMED', message);
+}
+
+function readPath(r: ByteReader): Path {
+  const depth = r.u8('path depth');
+  if (depth > MAX_PATH_DEPTH) throw malformed(`path depth ${depth} exceeds ${MAX_PATH_DEPTH}`);
+  const path: number[] = [];
+  for (let i = 0; i < depth; i += 2) {
+    const b = r.u8('path');
+    path.push(b >> 4);
+    if (i + 1 < depth) path.push(b & 15);
+    else if ((b & 15) !== 0) throw malformed('path padding nibble is not zero');
+  }
+  return path;
+}
+
+function readSummary(r: ByteReader, width: number): Summary {
+  const count = r.varint('count');
+  return { count, digest: count > 0 ? r.bytes(width, 'digest').slice() : new Uint8Array(0) };
+}
+
+class Budget {
+  private left = MAX_ENTRIES_PER_FRAME;
+  take(n: number, what: string): number {
+    if (n > this.left) throw malformed(`${what}: ${n} entries exceed the per-frame limit of ${MAX_ENTRIES_PER_FRAME}`);
+    this.left -= n;
+    return n;
+  }
+}
+
+/** Reads the version byte only, so an incompatible peer gets a clear answer, not a parse error. */
+export function frameVersion(frame: Uint8Array): number {
+  if (frame.length < 3) throw malformed(`frame of ${frame.length} bytes is shorter than its header`);
+  return frame[0];
+}
+
+/**
+ * Decodes one frame. `width` is the session's digest width (from its hello); pass null to
+ * decode a hello. Throws ProtocolError for anything malformed, truncated or over a limit.
+ */
+export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
+  if (frame.length > MAX_FRAME_BYTES) throw new ProtocolError('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
+  const r = new ByteReader(frame);
+  const version = r.u8('version');
+  const type = r.u8('type');
+  const flags = r.u8('flags');
+  if (type === T_ERROR) return readFault(r);
+  if (version !== PROTOCOL_VERSION) {
+    throw new ProtocolError('E_PROTOCOL_VERSION', `peer speaks anti-entropy protocol version ${version}; this app speaks ${PROTOCOL_VERSION}`, { version });
+  }
+  const budget = new Budget();
+  let out: Frame;
+  if (type === T_HELLO) {
+    if ((flags & ~F_MORE) !== 0) throw malformed(`unknown hello flags ${flags}`);
+    const modeIndex = r.u8('mode');
+    if (modeIndex >= MODES.length) throw malformed(`unknown mode ${modeIndex}`);
+    const salt = r.bytes(SALT_BYTES, 'salt').slice();
+    const w = r.u8('digest width');
+    if (w < MIN_DIGEST_BYTES || w > MAX_DIGEST_BYTES) throw malformed(`digest width ${w} outside ${MIN_DIGEST_BYTES}..${MAX_DIGEST_BYTES}`);
+    const replica = toHex(r.bytes(DEVICE_ID_BYTES, 'replica id'));
+    const seq = r.varint('seq');
+    const hasCursor = r.u8('cursor flag');
+    if (hasCursor > 1) throw malformed('cursor flag must be 0 or 1');
+    const cursor = hasCursor === 1 ? { replica: toHex(r.bytes(DEVICE_ID_BYTES, 'cursor replica')), seq: r.varint('cursor seq') } : null;
+    const root = readSummary(r, ROOT_DIGEST_BYTES);
+    const records = readRecords(r, budget);
+    out = { type: 'hello', mode: MODES[modeIndex], salt, width: w, replica, seq, cursor, root, more: (flags & F_MORE) !== 0, records };
+  } else if (type === T_STEP) {
+    if (width === null) throw new ProtocolError('E_PROTOCOL_STATE', 'a session must open with a hello frame');
+    if ((flags & ~(F_MORE | F_FIN | F_PEER | F_RECENT | F_ROOT_CHECK)) !== 0) throw malformed(`unknown step flags ${flags}`);
+    if ((flags & F_MORE) !== 0 && (flags & (F_FIN | F_RECENT | F_ROOT_CHECK)) !== 0) throw malformed('closing flags on a frame that says more follows');
+    let peer: PeerInfo | null = null;
+    if ((flags & F_PEER) !== 0) {
+      const modeIndex = r.u8('reply mode');
+      if (modeIndex >= REPLY_MODES.length) throw malformed(`unknown reply mode ${modeIndex}`);
+      const replica = toHex(r.bytes(DEVICE_ID_BYTES, 'replica id'));
+      const seq = r.varint('seq');
+      const has = r.u8('cursor flag');
+      if (has > 1) throw malformed('cursor flag must be 0 or 1');
+      peer = { mode: REPLY_MODES[modeIndex], replica, seq, cursor: has === 1 ? r.varint('cursor') : null };
+    }
+    const rootCheck = (flags & F_ROOT_CHECK) !== 0 ? readSummary(r, ROOT_DIGEST_BYTES) : null;
+    const records = readRecords(r, budget);
+    const nodes: Expansion[] = [];
+    for (let i = budget.take(r.varint('node count'), 'nodes'); i > 0; i--) {
+      const path = readPath(r);
+      if (path.length >= MAX_PATH_DEPTH) throw malformed('cannot expand a node at the deepest level');
+      budget.take(FANOUT, 'node children');
+      const children: Summary[] = [];
+      for (let c = 0; c < FANOUT; c++) children.push(readSummary(r, width));
+      nodes.push({ path, children });
+    }
+    const lists: Listing[] = [];
+    for (let i = budget.take(r.varint('list count'), 'lists'); i > 0; i--) {
+      const path = readPath(r);
+      const entries: { id: number; digest: Uint8Array }[] = [];
+      for (let n = budget.take(r.varint('list length'), 'list entries'); n > 0; n--) entries.push({ id: r.u32('key id'), digest: r.bytes(width, 'digest').slice() });
+      lists.push({ path, entries });
+    }
+    const wants: Want[] = [];
+    for (let i = budget.take(r.varint('want count'), 'wants'); i > 0; i--) {
+      const path = readPath(r);
+      const ids: number[] = [];
+      for (let n = budget.take(r.varint('wanted ids'), 'wanted ids'); n > 0; n--) ids.push(r.u32('key id'));
+      wants.push({ path, ids });
+    }
+    const wantAll: Path[] = [];
+    for (let i = budget.take(r.varint('want-all count'), 'want-all'); i > 0; i--) wantAll.push(readPath(r));
+    const summaries: VersionSummary[] = [];
+    for (let i = budget.take(r.varint('summary count'), 'summaries'); i > 0; i--) summaries.push(readVersionSummary(r));
+    if ((flags & F_FIN) !== 0 && (rootCheck !== null || (flags & F_RECENT) !== 0 || nodes.length + lists.length + wants.length + wantAll.length + summaries.length > 0)) {
+      throw malformed('a closing frame may carry only records');
+    }
+    out = {
+      type: 'step', more: (flags & F_MORE) !== 0, fin: (flags & F_FIN) !== 0, peer, recent: (flags & F_RECENT) !== 0,
+      rootCheck, records, nodes, lists, wants, wantAll, summaries,
+    };
+  } else {
+    throw malformed(`unknown frame type ${type}`);
+  }
+  r.end('frame');
+  return out;
+}
+
+function readRecords(r: ByteReader, budget: Budget): KeyRecord[] {
+  const records: KeyRecord[] = [];
+  for (let i = budget.take(r.varint('record count'), 'records'); i > 0; i--) records.push(readRecord(r));
+  return records;
+}
+
+function readVersionSummary(r: ByteReader): VersionSummary {
+  const path = readPath(r);
+  const id = r.u32('key id');
+  const devices: string[] = [];
+  const context: Record<string, number> = {};
+  for (let n = r.varint('context size', MAX_CONTEXT_DEVICES); n > 0; n--) {
+    const d = toHex(r.bytes(DEVICE_ID_BYTES, 'device id'));
+    if (d in context) throw malformed('device twice in a version summary');
+    context[d] = r.varint('context counter');
+    devices.push(d);
+  }
+  const dots: { device: string; counter: number }[] = [];
+  for (let n = r.varint('dot count', MAX_VERSIONS); n > 0; n--) {
+    const i = r.varint('dot device');
+    if (i >= devices.length) throw malformed('dot names a device outside the summary');
+    dots.push({ device: devices[i], counter: r.varint('dot counter') });
+  }
+  return { path, id, context, dots };
+}
+
+function readFault(r: ByteReader): Fault {
+  const codeIndex = r.u8('error code');
+  const message = r.string('error message', 2000);
+  const supported: number[] = [];
+  for (let n = r.u8('supported versions'); n > 0; n--) supported.push(r.u8('version'));
+  return { type: 'error', code: FAULTS[codeIndex] ?? 'internal', message, supported };
+}
