@@ -47,7 +47,7 @@ export interface SessionOptions {
   readonly peerReplica?: string;
 }
 
-export const DEFAULTS = { width: 4, listMax: 24, recentMax: 32 } as const;
+export const DEFAULTS = { width: 4, listMax: 32, recentMax: 32 } as const;
 
 export type UsedMode = 'equal' | 'whole' | 'merkle' | 'recent' | 'recent+merkle';
 

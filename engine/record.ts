@@ -102,6 +102,26 @@ export function writeDelta(current: KeyState | undefined, stamp: Stamp, value: V
   return { context: sortContext(context), versions: [version] };
 }
 
+/**
+ * A write that replaces only the version the user was looking at (`base`) and keeps every other
+ * concurrent version as a conflict: its context stops just short of the other versions' dots.
+ * Used when someone keeps typing in a note that has a pending conflict; resolving is writeDelta.
+ * A sibling written earlier by this same device cannot be kept apart from the new write (the new
+ * dot must be above it), so that one is superseded, as the device's own later edit.
+ */
+export function editDelta(current: KeyState | undefined, stamp: Stamp, value: Value, base: Version | undefined): KeyState {
+  const delta = writeDelta(current, stamp, value);
+  if (current === undefined || current.versions.length < 2) return delta;
+  const context: Record<string, number> = { ...delta.context };
+  for (const v of current.versions) {
+    if (base !== undefined && sameDot(v, base)) continue;
+    if (v.device === stamp.device) continue;
+    context[v.device] = Math.min(context[v.device] ?? 0, v.counter - 1);
+    if (context[v.device] === 0) delete context[v.device];
+  }
+  return { context: sortContext(context), versions: delta.versions };
+}
+
 export function winner(state: KeyState | undefined): Version | undefined {
   return state?.versions[0];
 }

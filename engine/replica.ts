@@ -8,7 +8,7 @@ import { DEFAULT_MAX_AHEAD_MS, observe, tick, type Stamp } from './clock.ts';
 import { encodeRecord, leafHash, validateKey, validateValue, type KeyRecord } from './codec.ts';
 import { ValidationError } from './errors.ts';
 import { MerkleTree } from './merkle.ts';
-import { merge, statesEqual, stampOf, writeDelta, type KeyState, type Value } from './record.ts';
+import { editDelta, merge, statesEqual, stampOf, winner, writeDelta, type KeyState, type Value } from './record.ts';
 import type { Change, DocEntry, Put, Storage } from './store.ts';
 
 export type Origin = 'local' | 'gossip' | 'anti-entropy' | 'import';
@@ -33,6 +33,11 @@ export type PathCounters = Record<Origin, number>;
 export interface Write {
   readonly key: string;
   readonly value: Value;
+  /**
+   * `supersede` (default) replaces every current version: a plain edit, or the resolution of a
+   * conflict. `keep-conflicts` replaces only the shown (winning) version and keeps the others.
+   */
+  readonly mode?: 'supersede' | 'keep-conflicts';
 }
 
 export class Replica implements SyncSource {
@@ -83,6 +88,11 @@ export class Replica implements SyncSource {
     return this.storage.cursor(replica);
   }
 
+  /** The injected wall clock, for callers that store a time in a value (a note's `created`). */
+  wallNow(): number {
+    return this.now();
+  }
+
   lastStamp(): Stamp | null {
     return this.last;
   }
@@ -111,7 +121,8 @@ export class Replica implements SyncSource {
     for (const w of writes) {
       last = tick(last, this.replicaId, this.now());
       const current = this.storage.get(w.key);
-      records.push({ key: w.key, state: merge(current, writeDelta(current, last, w.value)) });
+      const delta = w.mode === 'keep-conflicts' ? editDelta(current, last, w.value, winner(current)) : writeDelta(current, last, w.value);
+      records.push({ key: w.key, state: merge(current, delta) });
     }
     this.commit(records, 'local', last);
     return records;

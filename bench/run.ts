@@ -1,0 +1,40 @@
+// `npm run bench [-- --json] [-- --quick]`: prints every benchmark's figures. Not a test: the
+// figures are read by people (and the README), never asserted against the clock.
+
+import { antiEntropyRows, type AeRow } from './anti-entropy.ts';
+import type { Mode } from '../engine/protocol.ts';
+
+const json = process.argv.includes('--json');
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+
+function table(rows: Record<string, unknown>[]): void {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]);
+  const cells = rows.map((r) => cols.map((c) => String(r[c] ?? '-')));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  console.log(cols.map((c, i) => c.padStart(widths[i])).join('  '));
+  for (const row of cells) console.log(row.map((v, i) => v.padStart(widths[i])).join('  '));
+}
+
+function emit(section: string, rows: Record<string, unknown>[]): void {
+  if (json) for (const r of rows) console.log(JSON.stringify({ bench: section, ...r }));
+  else {
+    console.log(`\n== ${section} ==`);
+    table(rows);
+  }
+}
+
+if (!only || only === 'anti-entropy') {
+  const sizes = quick ? [1000, 100_000] : [1000, 100_000, 1_000_000];
+  const modes: Mode[] = ['whole', 'merkle', 'recent', 'auto'];
+  const rows: AeRow[] = [];
+  for (const row of antiEntropyRows(sizes, [0, 1, 10, 1000], modes, 100_000)) {
+    rows.push(row);
+    if (json) console.log(JSON.stringify({ bench: 'anti-entropy', ...row }));
+    else process.stderr.write(`  n=${row.n} d=${row.d} ${row.mode}: ${row.bytes} B, ${row.roundTrips} RT\n`);
+  }
+  if (!json) {
+    emit('anti-entropy (bytes both ways; whole skipped at n=1M: it ships ~2 x 100 MB)', rows as unknown as Record<string, unknown>[]);
+  }
+}
