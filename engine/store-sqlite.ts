@@ -1,0 +1,378 @@
+// The app's durable Storage: one node:sqlite file per vault. WAL + synchronous=FULL, because a
+// committed note must survive a power cut. The file is marked as ours (application_id) and
+// versioned (user_version); anything else at the path is refused without being modified.
+
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
+import type { Stamp } from './clock.ts';
+import { decodeRecord } from './codec.ts';
+import { StoreError } from './errors.ts';
+import type { KeyState } from './record.ts';
+import { closedError, countArg, searchWords, seqArg, validateBatch, validateReplicaId } from './store-memory.ts';
+import type { Change, CommitBatch, DocEntry, DocQuery, SearchHit, Storage } from './store.ts';
+
+/** "NOTE": distinguishes our files from every other SQLite database. */
+export const APPLICATION_ID = 0x4e4f5445;
+export const SCHEMA_VERSION = 1;
+
+const SQLITE_CORRUPT = 11;
+const SQLITE_NOTADB = 26;
+
+const SCHEMA = `
+CREATE TABLE meta (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  replica_id TEXT NOT NULL,
+  clock_wall INTEGER,
+  clock_counter INTEGER,
+  clock_device TEXT
+);
+-- UNIQUE(seq) gives the index that serves "seq > ? ORDER BY seq". One row per key is what
+-- compacts the change log: a rewrite moves the key to its new seq.
+CREATE TABLE records (
+  key TEXT PRIMARY KEY,
+  state BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  seq INTEGER NOT NULL UNIQUE
+);
+CREATE TABLE cursors (replica TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+-- n is an explicit INTEGER PRIMARY KEY so VACUUM can never renumber the rowids the FTS index
+-- points at.
+CREATE TABLE docs (
+  n INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  updated INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  trashed INTEGER NOT NULL,
+  conflicted INTEGER NOT NULL
+);
+CREATE INDEX docs_list ON docs (trashed, updated DESC, id);
+CREATE INDEX docs_all ON docs (updated DESC, id);
+-- External content: the text lives once, in docs. Only live (not trashed) docs are indexed, so
+-- search never sees the trash. The triggers keep the index in the writer's transaction.
+CREATE VIRTUAL TABLE docs_fts USING fts5(
+  title, body, content = 'docs', content_rowid = 'n', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER docs_fts_insert AFTER INSERT ON docs WHEN new.trashed = 0 BEGIN
+  INSERT INTO docs_fts (rowid, title, body) VALUES (new.n, new.title, new.body);
+END;
+CREATE TRIGGER docs_fts_delete AFTER DELETE ON docs WHEN old.trashed = 0 BEGIN
+  INSERT INTO docs_fts (docs_fts, rowid, title, body) VALUES ('delete', old.n, old.title, old.body);
+END;
+CREATE TRIGGER docs_fts_update AFTER UPDATE ON docs
+WHEN old.title IS NOT new.title OR old.body IS NOT new.body OR old.trashed IS NOT new.trashed BEGIN
+  INSERT INTO docs_fts (docs_fts, rowid, title, body) SELECT 'delete', old.n, old.title, old.body WHERE old.trashed = 0;
+  INSERT INTO docs_fts (rowid, title, body) SELECT new.n, new.title, new.body WHERE new.trashed = 0;
+END;
+`;
+
+const REQUIRED_TABLES = ['meta', 'records', 'cursors', 'docs', 'docs_fts'];
+
+interface DocRow {
+  id: string;
+  title: string;
+  body: string;
+  updated: number;
+  created: number;
+  trashed: number;
+  conflicted: number;
+}
+
+function toDoc(r: DocRow): DocEntry {
+  return { id: r.id, title: r.title, body: r.body, updated: r.updated, created: r.created, trashed: r.trashed !== 0, conflicted: r.conflicted !== 0 };
+}
+
+function hex(n: number): string {
+  return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+function sqliteCode(e: unknown): number | undefined {
+  const code = (e as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' ? code & 0xff : undefined;
+}
+
+function ensureFts5(): void {
+  const db = new DatabaseSync(':memory:');
+  try {
+    db.exec('CREATE VIRTUAL TABLE probe USING fts5(x)');
+  } catch (e) {
+    throw new StoreError('E_STORE_UNSUPPORTED', `this SQLite build has no FTS5 full-text search, which the notes store needs (${(e as Error).message})`);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Refuses anything at `file` that is not a store this app can open. Reads through an immutable,
+ * read-only connection: SQLite takes no locks and creates no -wal/-shm/-journal files, so a
+ * refused file is left exactly as it was.
+ */
+function validateExisting(file: string): void {
+  const stat = fs.statSync(file);
+  if (!stat.isFile()) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: it is not a regular file`, { path: file });
+  // SQLite would treat an empty file as a new database and write to it.
+  if (stat.size === 0) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: the file is empty`, { path: file });
+  const url = pathToFileURL(file);
+  url.searchParams.set('mode', 'ro');
+  url.searchParams.set('immutable', '1');
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(url, { readOnly: true });
+    checkIdentity(db, file);
+    const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) => r.name));
+    const missing = REQUIRED_TABLES.filter((t) => !tables.has(t));
+    if (missing.length > 0) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged notes store: missing ${missing.join(', ')}`, { path: file });
+  } catch (e) {
+    if (e instanceof StoreError) throw e;
+    const code = sqliteCode(e);
+    if (code === SQLITE_NOTADB) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: it is not a SQLite database`, { path: file });
+    if (code === SQLITE_CORRUPT) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged SQLite database: ${(e as Error).message}`, { path: file });
+    throw e;
+  } finally {
+    db?.close();
+  }
+}
+
+/** application_id and user_version, checked on every connection before it writes anything. */
+function checkIdentity(db: DatabaseSync, file: string): void {
+  const appId = db.prepare('PRAGMA application_id').get()?.application_id as number;
+  if (appId !== APPLICATION_ID) {
+    const whose = appId === 0 ? 'it has no application id' : `its application id is ${hex(appId)}`;
+    throw new StoreError('E_STORE_FORMAT', `${file} is a SQLite database of another application (${whose}; notes stores have ${hex(APPLICATION_ID)})`, { path: file, applicationId: appId });
+  }
+  const version = db.prepare('PRAGMA user_version').get()?.user_version as number;
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError('E_STORE_NEWER', `${file} was written by a newer version of the app (store format ${version}; this app supports up to ${SCHEMA_VERSION}). Update the app to open it.`, { path: file, found: version, supported: SCHEMA_VERSION });
+  }
+  if (version < 1) throw new StoreError('E_STORE_FORMAT', `${file} is a notes store with no schema version`, { path: file });
+}
+
+/**
+ * Builds a complete store in a side file and then links it into place, so a crash mid-creation
+ * can never leave a half-made (and then refused) file at `file`.
+ */
+function createStore(file: string, replicaId: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.creating`);
+  try {
+    const db = new DatabaseSync(tmp);
+    try {
+      // The header fields are written in rollback mode, straight into the main file: they are
+      // then never only in a WAL, where validateExisting's immutable reader could not see them.
+      db.exec('BEGIN');
+      db.exec(SCHEMA);
+      db.prepare('INSERT INTO meta (id, replica_id) VALUES (1, ?)').run(replicaId);
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      db.exec('COMMIT');
+      db.exec('PRAGMA journal_mode = WAL');
+    } finally {
+      db.close();
+    }
+    // SQLite synced the file at COMMIT (its default synchronous=FULL); what remains is the name.
+    try {
+      fs.linkSync(tmp, file); // fails if another process created `file` meanwhile: theirs wins
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return;
+      // Filesystems without hard links (FAT, some network shares).
+      if (fs.existsSync(file)) return;
+      fs.renameSync(tmp, file);
+    }
+    syncDir(path.dirname(file));
+  } catch (e) {
+    throw new Error(`cannot create a notes store at ${file}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    for (const suffix of ['', '-journal', '-wal', '-shm']) fs.rmSync(tmp + suffix, { force: true });
+  }
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Directories cannot be fsynced on Windows; the rename is durable enough there.
+  }
+}
+
+function prepareStatements(db: DatabaseSync) {
+  return {
+    get: db.prepare('SELECT state FROM records WHERE key = ?'),
+    put: db.prepare('INSERT INTO records (key, state, hash, seq) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, hash = excluded.hash, seq = excluded.seq'),
+    maxSeq: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM records'),
+    changes: db.prepare('SELECT key, seq FROM records WHERE seq > ? ORDER BY seq LIMIT ?'),
+    meta: db.prepare('SELECT replica_id, clock_wall, clock_counter, clock_device FROM meta WHERE id = 1'),
+    setClock: db.prepare('UPDATE meta SET clock_wall = ?, clock_counter = ?, clock_device = ? WHERE id = 1'),
+    cursor: db.prepare('SELECT seq FROM cursors WHERE replica = ?'),
+    setCursor: db.prepare('INSERT INTO cursors (replica, seq) VALUES (?, ?) ON CONFLICT (replica) DO UPDATE SET seq = excluded.seq'),
+    doc: db.prepare('SELECT id, title, body, updated, created, trashed, conflicted FROM docs WHERE id = ?'),
+    upsertDoc: db.prepare(`INSERT INTO docs (id, title, body, updated, created, trashed, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, updated = excluded.updated,
+        created = excluded.created, trashed = excluded.trashed, conflicted = excluded.conflicted`),
+    listDocs: db.prepare('SELECT id, title, body, updated, created, trashed, conflicted FROM docs WHERE trashed = ? ORDER BY updated DESC, id LIMIT ? OFFSET ?'),
+    listAllDocs: db.prepare('SELECT id, title, body, updated, created, trashed, conflicted FROM docs ORDER BY updated DESC, id LIMIT ? OFFSET ?'),
+    search: db.prepare(`SELECT d.id, d.title, snippet(docs_fts, 1, '', '', '…', 16) AS snippet
+      FROM docs_fts JOIN docs d ON d.n = docs_fts.rowid
+      WHERE docs_fts MATCH ? AND d.trashed = 0
+      ORDER BY bm25(docs_fts, 5.0, 1.0) LIMIT ?`),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+export class SqliteStore implements Storage {
+  readonly replicaId: string;
+  readonly path: string;
+  private db: DatabaseSync | null;
+  private readonly sql: Statements;
+  // Cached so the hot read paths do not query; updated only after a COMMIT succeeded.
+  private lastSeq: number;
+  private lastClock: Stamp | null;
+
+  /** Opens the store at `file`, creating it if no file is there. */
+  static open(file: string, opts: { replicaId?: string } = {}): SqliteStore {
+    const wanted = opts.replicaId === undefined ? undefined : validateReplicaId(opts.replicaId);
+    ensureFts5();
+    if (!fs.existsSync(file)) createStore(file, wanted ?? randomBytes(8).toString('hex'));
+    validateExisting(file);
+    const db = new DatabaseSync(file);
+    try {
+      // Again through the writing connection, before it writes: this one also sees the WAL.
+      checkIdentity(db, file);
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = FULL');
+      db.exec('PRAGMA busy_timeout = 5000');
+      return new SqliteStore(db, file, wanted);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  private constructor(db: DatabaseSync, file: string, wanted: string | undefined) {
+    this.db = db;
+    this.path = file;
+    this.sql = prepareStatements(db);
+    const meta = this.sql.meta.get() as { replica_id: string; clock_wall: number | null; clock_counter: number | null; clock_device: string | null } | undefined;
+    if (meta === undefined) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged notes store: no meta row`, { path: file });
+    if (wanted !== undefined && wanted !== meta.replica_id) {
+      throw new StoreError('E_STORE_FORMAT', `${file} belongs to replica ${meta.replica_id}, not ${wanted}`, { path: file });
+    }
+    this.replicaId = meta.replica_id;
+    this.lastClock = meta.clock_wall === null ? null : { wall: meta.clock_wall, counter: meta.clock_counter ?? 0, device: meta.clock_device ?? '' };
+    this.lastSeq = (this.sql.maxSeq.get() as { seq: number }).seq;
+  }
+
+  private open(): Statements {
+    if (this.db === null) throw closedError();
+    return this.sql;
+  }
+
+  get(key: string): KeyState | undefined {
+    const row = this.open().get.get(key) as { state: Uint8Array } | undefined;
+    return row === undefined ? undefined : decodeRecord(row.state).state;
+  }
+
+  commit(batch: CommitBatch): void {
+    const sql = this.open();
+    const db = this.db as DatabaseSync;
+    const b = validateBatch(batch);
+    let seq = this.lastSeq;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const put of b.puts) sql.put.run(put.key, put.bytes, put.hash, ++seq);
+      for (const d of b.docs) sql.upsertDoc.run(d.id, d.title, d.body, d.updated, d.created, d.trashed ? 1 : 0, d.conflicted ? 1 : 0);
+      if (b.clock !== undefined) sql.setClock.run(b.clock.wall, b.clock.counter, b.clock.device);
+      for (const c of b.cursors) sql.setCursor.run(c.replica, c.seq);
+      db.exec('COMMIT');
+    } catch (e) {
+      // A failed COMMIT may already have ended the transaction.
+      try {
+        if (db.isTransaction) db.exec('ROLLBACK');
+      } catch {
+        // The original error says more than a failed rollback would.
+      }
+      throw e;
+    }
+    this.lastSeq = seq;
+    if (b.clock !== undefined) this.lastClock = b.clock;
+  }
+
+  seq(): number {
+    this.open();
+    return this.lastSeq;
+  }
+
+  changesSince(after: number, limit: number): Change[] {
+    const sql = this.open();
+    const from = seqArg(after);
+    const max = countArg('limit', limit, 0);
+    if (max === 0) return [];
+    return (sql.changes.all(from, max) as unknown as Change[]).map((r) => ({ key: r.key, seq: r.seq }));
+  }
+
+  scanHashes(): Iterable<readonly [string, Uint8Array]> {
+    this.open();
+    // Rows stream from SQLite one at a time and states are never read. A statement of its own,
+    // because re-running a shared one would silently reset a scan still being iterated.
+    const scan = (this.db as DatabaseSync).prepare('SELECT key, hash FROM records');
+    scan.setReturnArrays(true);
+    return scan.iterate() as Iterable<unknown> as Iterable<readonly [string, Uint8Array]>;
+  }
+
+  clock(): Stamp | null {
+    this.open();
+    return this.lastClock;
+  }
+
+  cursor(replica: string): number | undefined {
+    const row = this.open().cursor.get(replica) as { seq: number } | undefined;
+    return row?.seq;
+  }
+
+  getDoc(id: string): DocEntry | undefined {
+    const row = this.open().doc.get(id) as DocRow | undefined;
+    return row === undefined ? undefined : toDoc(row);
+  }
+
+  listDocs(query: DocQuery = {}): DocEntry[] {
+    const sql = this.open();
+    const limit = countArg('limit', query.limit, -1);
+    const offset = countArg('offset', query.offset, 0);
+    // No `trashed` means no filter: every doc, live and trashed.
+    const rows = query.trashed === undefined ? sql.listAllDocs.all(limit, offset) : sql.listDocs.all(query.trashed ? 1 : 0, limit, offset);
+    return (rows as unknown as DocRow[]).map(toDoc);
+  }
+
+  search(text: string, limit = 50): SearchHit[] {
+    const sql = this.open();
+    const max = countArg('limit', limit, 50);
+    const words = searchWords(text);
+    if (words.length === 0 || max === 0) return [];
+    // Each word becomes a quoted FTS5 string with a prefix star, so nothing the user typed is
+    // ever read as query syntax (AND, NOT, column filters, parentheses, NEAR ...).
+    const match = words.map((w) => `"${w.replaceAll('"', '""')}"*`).join(' AND ');
+    try {
+      return (sql.search.all(match, max) as unknown as SearchHit[]).map((h) => ({ id: h.id, title: h.title, snippet: h.snippet }));
+    } catch (e) {
+      // Unreachable with quoted words, but a search box must never surface a query-syntax error.
+      if (/fts5/i.test((e as Error).message)) return [];
+      throw e;
+    }
+  }
+
+  close(): void {
+    if (this.db === null) return;
+    const db = this.db;
+    this.db = null;
+    db.close();
+  }
+}
