@@ -3,6 +3,8 @@
 
 import { antiEntropyRows, type AeRow } from './anti-entropy.ts';
 import type { Mode } from '../engine/protocol.ts';
+import { openRows } from './store-open.ts';
+import { throughputRows } from './write-throughput.ts';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -37,4 +39,13 @@ if (!only || only === 'anti-entropy') {
   if (!json) {
     emit('anti-entropy (bytes both ways; whole skipped at n=1M: it ships ~2 x 100 MB)', rows as unknown as Record<string, unknown>[]);
   }
+}
+
+if (!only || only === 'write') {
+  const cases = quick ? [{ batch: 1, rows: 300 }, { batch: 100, rows: 5000 }] : [{ batch: 1, rows: 1000 }, { batch: 100, rows: 20_000 }, { batch: 1000, rows: 50_000 }];
+  emit('write throughput: full write path vs raw SQLite insert, same rows, same batch, WAL + synchronous=FULL', throughputRows(cases) as unknown as Record<string, unknown>[]);
+}
+
+if (!only || only === 'open') {
+  emit('store open: SQLite open + Merkle tree rebuild', openRows(quick ? [100_000] : [100_000, 1_000_000]) as unknown as Record<string, unknown>[]);
 }

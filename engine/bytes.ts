@@ -65,6 +65,14 @@ export class ByteWriter {
   }
 
   string(s: string): this {
+    // Short strings (the common case: keys, titles) are encoded in place behind a one-byte length.
+    if (s.length * 3 < 0x80) {
+      this.ensure(1 + s.length * 3);
+      const { written } = encoder.encodeInto(s, this.buf.subarray(this.length + 1));
+      this.buf[this.length] = written;
+      this.length += 1 + written;
+      return this;
+    }
     return this.blob(encoder.encode(s));
   }
 
@@ -150,6 +158,13 @@ export function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
+const hexCache = new Map<string, Uint8Array>();
+
+/** Device ids recur in every record; their bytes are cached (a bounded number of them). */
 export function fromHex(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s, 'hex'));
+  const hit = hexCache.get(s);
+  if (hit !== undefined) return hit;
+  const bytes = new Uint8Array(Buffer.from(s, 'hex'));
+  if (s.length <= 32 && hexCache.size < 4096) hexCache.set(s, bytes);
+  return bytes;
 }

@@ -57,7 +57,9 @@ export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
 }
 
 export function encodeRecord(rec: KeyRecord): Uint8Array {
-  const w = new ByteWriter(64 + (rec.state.versions[0]?.value?.length ?? 0));
+  let size = 16 + rec.key.length * 3 + Object.keys(rec.state.context).length * 12;
+  for (const v of rec.state.versions) size += 24 + (v.value?.length ?? 0) * 3;
+  const w = new ByteWriter(size);
   writeRecord(w, rec);
   return w.finish();
 }

@@ -86,6 +86,10 @@ export class MerkleTree implements MerkleView {
     }
   }
 
+  has(key: string): boolean {
+    return this.slots.has(key);
+  }
+
   leafOf(key: string): Uint8Array | undefined {
     const slot = this.slots.get(key);
     return slot === undefined ? undefined : this.leaves.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES);

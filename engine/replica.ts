@@ -5,11 +5,11 @@
 
 import type { SyncSource } from './anti-entropy.ts';
 import { DEFAULT_MAX_AHEAD_MS, observe, tick, type Stamp } from './clock.ts';
-import { encodeRecord, leafHash, validateKey, validateValue, type KeyRecord } from './codec.ts';
+import { validateKey, validateValue, type KeyRecord } from './codec.ts';
 import { ValidationError } from './errors.ts';
 import { MerkleTree } from './merkle.ts';
 import { editDelta, merge, statesEqual, stampOf, winner, writeDelta, type KeyState, type Value } from './record.ts';
-import type { Change, DocEntry, Put, Storage } from './store.ts';
+import type { Change, DocEntry, Storage } from './store.ts';
 
 export type Origin = 'local' | 'gossip' | 'anti-entropy' | 'import';
 
@@ -73,7 +73,8 @@ export class Replica implements SyncSource {
   }
 
   get(key: string): KeyState | undefined {
-    return this.storage.get(key);
+    // The tree holds exactly the stored keys, so a key it lacks needs no store read.
+    return this.tree.has(key) ? this.storage.get(key) : undefined;
   }
 
   seq(): number {
@@ -120,7 +121,7 @@ export class Replica implements SyncSource {
     const records: KeyRecord[] = [];
     for (const w of writes) {
       last = tick(last, this.replicaId, this.now());
-      const current = this.storage.get(w.key);
+      const current = this.get(w.key);
       const delta = w.mode === 'keep-conflicts' ? editDelta(current, last, w.value, winner(current)) : writeDelta(current, last, w.value);
       records.push({ key: w.key, state: merge(current, delta) });
     }
@@ -134,7 +135,7 @@ export class Replica implements SyncSource {
     let last = this.last;
     const now = this.now();
     for (const r of records) {
-      const current = merged.get(r.key) ?? this.storage.get(r.key);
+      const current = merged.get(r.key) ?? this.get(r.key);
       const next = merge(current, r.state);
       if (statesEqual(current, next)) continue;
       merged.set(r.key, next);
@@ -159,12 +160,11 @@ export class Replica implements SyncSource {
   }
 
   private commit(records: readonly KeyRecord[], origin: Origin, last: Stamp | null): void {
-    const puts: Put[] = records.map((r) => ({ key: r.key, state: r.state, hash: leafHash(encodeRecord(r)) }));
     const pending = new Map(records.map((r) => [r.key, r.state]));
-    const docs = this.indexer?.(records.map((r) => r.key), (key) => pending.get(key) ?? this.storage.get(key));
-    this.storage.commit({ puts, docs, clock: last ?? undefined });
+    const docs = this.indexer?.(records.map((r) => r.key), (key) => pending.get(key) ?? this.get(key));
+    const hashes = this.storage.commit({ puts: records, docs, clock: last ?? undefined });
     this.last = last;
-    for (const p of puts) this.tree.set(p.key, p.hash);
+    records.forEach((r, i) => this.tree.set(r.key, hashes[i]));
     this.counters[origin] += records.length;
     const event: ChangeEvent = { origin, records };
     for (const l of this.listeners) l(event);

@@ -281,7 +281,7 @@ export class SqliteStore implements Storage {
     return row === undefined ? undefined : decodeRecord(row.state).state;
   }
 
-  commit(batch: CommitBatch): void {
+  commit(batch: CommitBatch): Uint8Array[] {
     const sql = this.open();
     const db = this.db as DatabaseSync;
     const b = validateBatch(batch);
@@ -304,6 +304,7 @@ export class SqliteStore implements Storage {
     }
     this.lastSeq = seq;
     if (b.clock !== undefined) this.lastClock = b.clock;
+    return b.puts.map((p) => p.hash);
   }
 
   seq(): number {

@@ -8,8 +8,6 @@ import type { KeyState } from './record.ts';
 export interface Put {
   readonly key: string;
   readonly state: KeyState;
-  /** Merkle leaf hash of the record (codec.leafHash of codec.encodeRecord). */
-  readonly hash: Uint8Array;
 }
 
 /** What the full-text index and the notes list hold for one note: its live, winning fields. */
@@ -59,9 +57,11 @@ export interface Storage {
   get(key: string): KeyState | undefined;
   /**
    * Applies the whole batch atomically: either everything is durable or nothing changed. Every
-   * put gets a fresh, strictly increasing sequence number in the change log.
+   * put gets a fresh, strictly increasing sequence number in the change log. Returns each put's
+   * Merkle leaf hash (codec.leafHash of codec.encodeRecord), in order: the store encodes every
+   * record exactly once, and the hash it stores is the one the tree gets.
    */
-  commit(batch: CommitBatch): void;
+  commit(batch: CommitBatch): Uint8Array[];
   /** Highest sequence number assigned so far (0 for an empty store). */
   seq(): number;
   /**
@@ -75,7 +75,7 @@ export interface Storage {
   clock(): Stamp | null;
   cursor(replica: string): number | undefined;
   getDoc(id: string): DocEntry | undefined;
-  /** Notes newest first by `updated`. */
+  /** Notes newest first by `updated`; `trashed` filters, and when omitted every doc is listed. */
   listDocs(query?: DocQuery): DocEntry[];
   /**
    * Full-text search of live (not trashed) notes' title and body. Any user text is accepted:

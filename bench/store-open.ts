@@ -1,0 +1,61 @@
+// Opening a vault: time to open the SQLite store and rebuild the in-memory Merkle tree from the
+// stored leaf hashes, and the memory that tree costs, at 100k and 1M keys.
+
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Replica } from '../engine/replica.ts';
+import { SqliteStore } from '../engine/store-sqlite.ts';
+import type { Put } from '../engine/store.ts';
+import { seedRecord } from './dataset.ts';
+
+export interface OpenRow {
+  keys: number;
+  fileMB: number;
+  openMs: number;
+  treeMB: number;
+  heapDeltaMB: number;
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+export function openRows(sizes: readonly number[]): OpenRow[] {
+  const dir = mkdtempSync(join(tmpdir(), 'notes-open-'));
+  const out: OpenRow[] = [];
+  try {
+    for (const n of sizes) {
+      const file = join(dir, `vault-${n}.db`);
+      const store = SqliteStore.open(file);
+      for (let start = 0; start < n; start += 20_000) {
+        const puts: Put[] = [];
+        for (let i = start; i < Math.min(n, start + 20_000); i++) {
+          const rec = seedRecord(i, 1_700_000_000_000);
+          puts.push({ key: rec.key, state: rec.state });
+        }
+        store.commit({ puts });
+      }
+      store.close();
+      gc();
+      const before = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+      const t0 = performance.now();
+      const reopened = SqliteStore.open(file);
+      const replica = Replica.open(reopened);
+      const openMs = performance.now() - t0;
+      gc();
+      const after = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+      out.push({
+        keys: replica.tree.size,
+        fileMB: Number((statSync(file).size / 1e6).toFixed(1)),
+        openMs: Math.round(openMs),
+        treeMB: Number((replica.tree.footprint() / 1e6).toFixed(1)),
+        heapDeltaMB: Number(((after - before) / 1e6).toFixed(1)),
+      });
+      reopened.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
