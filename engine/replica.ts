@@ -7,9 +7,12 @@ import type { SyncSource } from './anti-entropy.ts';
 import { DEFAULT_MAX_AHEAD_MS, observe, tick, type Stamp } from './clock.ts';
 import { validateKey, validateValue, type KeyRecord } from './codec.ts';
 import { ValidationError } from './errors.ts';
+import { logger } from './log.ts';
 import { MerkleTree } from './merkle.ts';
 import { editDelta, merge, statesEqual, stampOf, winner, writeDelta, type KeyState, type Value } from './record.ts';
 import type { Change, DocEntry, Storage } from './store.ts';
+
+const log = logger('replica');
 
 export type Origin = 'local' | 'gossip' | 'anti-entropy' | 'import';
 
@@ -167,6 +170,13 @@ export class Replica implements SyncSource {
     records.forEach((r, i) => this.tree.set(r.key, hashes[i]));
     this.counters[origin] += records.length;
     const event: ChangeEvent = { origin, records };
-    for (const l of this.listeners) l(event);
+    for (const l of this.listeners) {
+      // The change is already durable; a failing listener must not make the write look failed.
+      try {
+        l(event);
+      } catch (e) {
+        log.error('change listener failed', { error: e });
+      }
+    }
   }
 }
