@@ -10,7 +10,7 @@
 
 import { hash } from 'node:crypto';
 import { encodeRecord, type KeyRecord } from './codec.ts';
-import { EngineError, ProtocolError } from './errors.ts';
+import { EngineError, ProtocolError, ValidationError } from './errors.ts';
 import { MAX_PATH_DEPTH, type MerkleView, type Path } from './merkle.ts';
 import {
   decodeFrame, encodeFault, encodeHello, encodeStep, frameVersion,
@@ -112,6 +112,8 @@ export class AntiEntropySession {
     const s = new AntiEntropySession(source, 'initiator', mode, opts);
     s.helloSeen = true;
     const known = opts.peerReplica === undefined ? undefined : source.cursor(opts.peerReplica);
+    // R-WHOLE-1: the naive baseline ships the initiator's whole dataset with the hello.
+    const records = mode === 'whole' ? s.recordsUnder([]) : [];
     const frames = encodeHello({
       mode,
       salt: s.salt,
@@ -120,11 +122,12 @@ export class AntiEntropySession {
       seq: source.seq(),
       cursor: opts.peerReplica !== undefined && known !== undefined ? { replica: opts.peerReplica, seq: known } : null,
       root: s.summarize(source.tree.node([]), ROOT_DIGEST_BYTES),
-      // R-WHOLE-1: the naive baseline ships the initiator's whole dataset with the hello.
-      records: mode === 'whole' ? s.recordsUnder([]) : [],
+      records,
     });
     s.stats.roundTrips = 1;
     s.countSent(frames);
+    s.stats.recordsSent += records.length;
+    for (const r of records) s.stats.recordBytesSent += encodeRecord(r).length;
     return { session: s, frames };
   }
 
@@ -171,14 +174,23 @@ export class AntiEntropySession {
       const code = decoded.code === 'version' ? 'E_PROTOCOL_VERSION' : 'E_PEER_ERROR';
       return this.fail(new ProtocolError(code, `peer ended the session: ${decoded.message}`, { fault: decoded.code, supported: decoded.supported }), null);
     }
-    if (decoded.type === 'hello') {
-      if (this.helloSeen) return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'unexpected second hello'), encodeFault('malformed', 'unexpected second hello'));
-      return this.onHello(decoded);
+    try {
+      if (decoded.type === 'hello') {
+        if (this.helloSeen) return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'unexpected second hello'), encodeFault('malformed', 'unexpected second hello'));
+        return this.onHello(decoded);
+      }
+      if (this.stats.role === 'responder' && this.helloFromPeer === null) {
+        return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'a session must open with a hello frame'), encodeFault('malformed', 'expected hello'));
+      }
+      return this.onStep(decoded);
+    } catch (e) {
+      // A frame can decode yet hold records the store refuses: one over MAX_RECORD_BYTES, or a
+      // state whose merge with ours exceeds MAX_VERSIONS or MAX_CONTEXT_DEVICES. Replica.apply
+      // commits atomically, so nothing of the frame was merged; fail like any bad frame (R-ERR-1).
+      if (!(e instanceof ValidationError)) throw e;
+      const err = new ProtocolError('E_FRAME_MALFORMED', `peer sent records this replica refuses: ${e.message}`, { cause: e.code });
+      return this.fail(err, encodeFault('malformed', err.message));
     }
-    if (this.stats.role === 'responder' && this.helloFromPeer === null) {
-      return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'a session must open with a hello frame'), encodeFault('malformed', 'expected hello'));
-    }
-    return this.onStep(decoded);
   }
 
   // ---- message handling ----------------------------------------------------------------------
@@ -245,6 +257,10 @@ export class AntiEntropySession {
     } else if (this.stats.role === 'initiator' && this.peer === null) {
       return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'first reply lacks peer info'), encodeFault('malformed', 'first reply lacks peer info'));
     }
+    // R-ERR-2 before anything is merged: a RECENT request the initiator cannot answer is out of turn.
+    if (step.recent && (this.stats.role !== 'initiator' || this.peer?.cursor == null)) {
+      return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'recent request without a cursor'), encodeFault('malformed', 'recent request without a cursor'));
+    }
     const received = this.take(step.records);
     for (const want of step.wants) {
       for (const e of this.entriesUnder(want.path)) if (want.ids.includes(e.id)) this.sendKey(e.key, out);
@@ -256,10 +272,7 @@ export class AntiEntropySession {
     for (const l of step.lists) this.compareList(l, out);
     if (step.recent) {
       // R-REC-2: the initiator answers with its own changes and its root after merging.
-      if (this.stats.role !== 'initiator' || this.peer?.cursor == null) {
-        return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'recent request without a cursor'), encodeFault('malformed', 'recent request without a cursor'));
-      }
-      for (const r of this.changedRecords(this.peer.cursor)) {
+      for (const r of this.changedRecords(this.peer!.cursor!)) {
         if (!statesEqual(received.get(r.key), r.state)) out.records.push(r);
       }
       out.rootCheck = this.summarize(this.source.tree.node([]), ROOT_DIGEST_BYTES);

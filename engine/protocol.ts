@@ -389,7 +389,8 @@ export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
     const summaries: VersionSummary[] = [];
     for (let i = budget.take(r.varint('summary count'), 'summaries'); i > 0; i--) summaries.push(readVersionSummary(r));
     if ((flags & F_FIN) !== 0 && (rootCheck !== null || (flags & F_RECENT) !== 0 || nodes.length + lists.length + wants.length + wantAll.length + summaries.length > 0)) {
-      throw malformed('a closing frame may carry only records');
+      // R-ERR-2 lists control sections in a FIN frame as out of turn, not as malformed bytes.
+      throw new ProtocolError('E_PROTOCOL_STATE', 'a closing frame may carry only records');
     }
     out = {
       type: 'step', more: (flags & F_MORE) !== 0, fin: (flags & F_FIN) !== 0, peer, recent: (flags & F_RECENT) !== 0,
