@@ -14,7 +14,7 @@ import { EngineError, ProtocolError, ValidationError } from './errors.ts';
 import { MAX_PATH_DEPTH, type MerkleView, type Path } from './merkle.ts';
 import {
   decodeFrame, encodeFault, encodeHello, encodeStep, frameVersion,
-  PROTOCOL_VERSION, ROOT_DIGEST_BYTES, SALT_BYTES,
+  MAX_DIGEST_BYTES, MIN_DIGEST_BYTES, PROTOCOL_VERSION, ROOT_DIGEST_BYTES, SALT_BYTES,
   type Expansion, type Hello, type Listing, type Mode, type PeerInfo, type Step, type Summary, type VersionSummary,
 } from './protocol.ts';
 import { statesEqual, type KeyState } from './record.ts';
@@ -48,6 +48,14 @@ export interface SessionOptions {
 }
 
 export const DEFAULTS = { width: 4, listMax: 32, recentMax: 32 } as const;
+/** A listing of this many entries still fits one frame (P-LIM-2), so listings are never split. */
+const MAX_LIST = 4096;
+const MAX_RECENT = 10_000;
+
+function bounded(name: string, value: number, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  return value;
+}
 
 export type UsedMode = 'equal' | 'whole' | 'merkle' | 'recent' | 'recent+merkle';
 
@@ -95,10 +103,10 @@ export class AntiEntropySession {
 
   private constructor(source: SyncSource, role: SessionStats['role'], mode: Mode, opts: Partial<SessionOptions>) {
     this.source = source;
-    this.listMax = opts.listMax ?? DEFAULTS.listMax;
-    this.recentMax = opts.recentMax ?? DEFAULTS.recentMax;
+    this.listMax = bounded('listMax', opts.listMax ?? DEFAULTS.listMax, 0, MAX_LIST);
+    this.recentMax = bounded('recentMax', opts.recentMax ?? DEFAULTS.recentMax, 0, MAX_RECENT);
     this.salt = opts.salt ?? new Uint8Array(SALT_BYTES);
-    this.width = opts.width ?? DEFAULTS.width;
+    this.width = bounded('width', opts.width ?? DEFAULTS.width, MIN_DIGEST_BYTES, MAX_DIGEST_BYTES);
     this.stats = {
       role, requested: mode, used: null, roundTrips: 0, bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0,
       recordsSent: 0, recordsReceived: 0, recordBytesSent: 0, recordBytesReceived: 0, differingTop: [], peerReplica: null,
@@ -215,14 +223,14 @@ export class AntiEntropySession {
     if (h.mode === 'whole') {
       // R-WHOLE-2: answer with everything, then stop.
       this.stats.used = 'whole';
-      out.records.push(...this.recordsUnder([]));
+      this.addRecords(out, this.recordsUnder([]));
     } else if (this.same(this.source.tree.node([]), h.root, ROOT_DIGEST_BYTES)) {
       this.stats.used = 'equal'; // R-ROOT-1: equal roots end the session in one round trip.
     } else if (h.mode !== 'merkle' && this.recentViable(h, known)) {
       // R-REC-1: both change logs since the last meeting are short; send ours directly.
       this.stats.used = 'recent';
       out.recent = true;
-      out.records.push(...this.changedRecords(h.cursor!.seq));
+      this.addRecords(out, this.changedRecords(h.cursor!.seq));
     } else {
       this.stats.used = 'merkle';
       this.compareNode([], h.root, ROOT_DIGEST_BYTES, out);
@@ -262,10 +270,23 @@ export class AntiEntropySession {
       return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'recent request without a cursor'), encodeFault('malformed', 'recent request without a cursor'));
     }
     const received = this.take(step.records);
+    // Repeated or nested wants are answered once: a peer cannot multiply our work or our reply.
+    const wanted = new Map<string, { path: Path; ids: Set<number> }>();
     for (const want of step.wants) {
-      for (const e of this.entriesUnder(want.path)) if (want.ids.includes(e.id)) this.sendKey(e.key, out);
+      const k = want.path.join('.');
+      const w = wanted.get(k) ?? { path: want.path, ids: new Set<number>() };
+      for (const id of want.ids) w.ids.add(id);
+      wanted.set(k, w);
     }
-    for (const path of step.wantAll) out.records.push(...this.recordsUnder(path));
+    for (const w of wanted.values()) {
+      for (const e of this.entriesUnder(w.path)) if (w.ids.has(e.id)) this.sendKey(e.key, out);
+    }
+    const served: Path[] = [];
+    for (const path of step.wantAll) {
+      if (served.some((p) => p.length <= path.length && p.every((n, i) => path[i] === n))) continue;
+      served.push(path);
+      this.addRecords(out, this.recordsUnder(path));
+    }
     for (const s of step.summaries) this.compareSummary(s, out);
     if (this.stats.used === 'recent' && step.nodes.length + step.lists.length > 0) this.stats.used = 'recent+merkle';
     for (const n of step.nodes) this.compareExpansion(n, out);
@@ -273,7 +294,7 @@ export class AntiEntropySession {
     if (step.recent) {
       // R-REC-2: the initiator answers with its own changes and its root after merging.
       for (const r of this.changedRecords(this.peer!.cursor!)) {
-        if (!statesEqual(received.get(r.key), r.state)) out.records.push(r);
+        if (!statesEqual(received.get(r.key), r.state)) this.addRecords(out, [r]);
       }
       out.rootCheck = this.summarize(this.source.tree.node([]), ROOT_DIGEST_BYTES);
     }
@@ -297,13 +318,14 @@ export class AntiEntropySession {
     const out = this.pending;
     this.pending = newOut();
     const fin = out.nodes.length + out.lists.length + out.wants.size + out.wantAll.length + out.summaries.length === 0 && !out.recent && out.rootCheck === null;
+    const records = [...out.records.values()];
     const frames = encodeStep({
-      fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, records: out.records, nodes: out.nodes,
+      fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, records, nodes: out.nodes,
       lists: out.lists, wants: [...out.wants.values()], wantAll: out.wantAll, summaries: out.summaries,
     }, this.width);
     this.countSent(frames);
-    this.stats.recordsSent += out.records.length;
-    for (const r of out.records) this.stats.recordBytesSent += encodeRecord(r).length;
+    this.stats.recordsSent += records.length;
+    for (const r of records) this.stats.recordBytesSent += encodeRecord(r).length;
     if (fin) this.finish();
     else if (this.stats.role === 'initiator') this.stats.roundTrips++;
     return frames;
@@ -316,7 +338,7 @@ export class AntiEntropySession {
     const mine = this.source.tree.node(path);
     if (this.same(mine, theirs, width)) return;
     if (path.length > 0) this.top.add(path[0]);
-    if (theirs.count === 0) out.records.push(...this.recordsUnder(path));
+    if (theirs.count === 0) this.addRecords(out, this.recordsUnder(path));
     else if (mine.count === 0) out.wantAll.push(path);
     else if (mine.count <= this.listMax || path.length >= MAX_PATH_DEPTH) out.lists.push(this.listing(path));
     else out.nodes.push({ path, children: this.source.tree.children(path).map((c) => this.summarize(c, this.width)) });
@@ -405,8 +427,13 @@ export class AntiEntropySession {
   }
 
   private sendKey(key: string, out: Out): void {
+    if (out.records.has(key)) return;
     const state = this.source.get(key);
-    if (state !== undefined && !out.records.some((r) => r.key === key)) out.records.push({ key, state });
+    if (state !== undefined) out.records.set(key, { key, state });
+  }
+
+  private addRecords(out: Out, records: readonly KeyRecord[]): void {
+    for (const r of records) if (!out.records.has(r.key)) out.records.set(r.key, r);
   }
 
   private changedRecords(after: number): KeyRecord[] {
@@ -449,7 +476,8 @@ interface Out {
   peer: PeerInfo | null;
   recent: boolean;
   rootCheck: Summary | null;
-  records: KeyRecord[];
+  /** By key, so a record is sent at most once per message whatever asked for it. */
+  records: Map<string, KeyRecord>;
   nodes: Expansion[];
   lists: Listing[];
   wants: Map<string, { path: Path; ids: number[] }>;
@@ -458,7 +486,7 @@ interface Out {
 }
 
 function newOut(): Out {
-  return { peer: null, recent: false, rootCheck: null, records: [], nodes: [], lists: [], wants: new Map(), wantAll: [], summaries: [] };
+  return { peer: null, recent: false, rootCheck: null, records: new Map(), nodes: [], lists: [], wants: new Map(), wantAll: [], summaries: [] };
 }
 
 function addWant(out: Out, path: Path, id: number): void {
