@@ -14,7 +14,10 @@ export type ErrorCode =
   | 'E_FRAME_TOO_LARGE'
   | 'E_PROTOCOL_VERSION'
   | 'E_PROTOCOL_STATE'
-  | 'E_PEER_ERROR';
+  | 'E_PEER_ERROR'
+  | 'E_INVALID_INVITE' | 'E_VAULT_FORMAT' | 'E_VAULT_EXISTS' | 'E_DIAL_FAILED' | 'E_NOT_STARTED'
+  | 'E_NOT_FOUND'
+  | 'E_SYNC_OFF';
 
 export class EngineError extends Error {
   readonly code: ErrorCode;

@@ -1,0 +1,127 @@
+// The host side of the API contract: what both the Electron main process and the headless peer
+// run. It turns engine objects into the plain DTOs of app/api.ts and engine errors into ApiErrors.
+// Sync (libp2p) is optional so the same host serves an offline vault.
+
+import type { ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SyncState, TextField } from './api.ts';
+import { EngineError, ValidationError } from '../engine/errors.ts';
+import { Notes, parseNoteKey } from '../engine/notes.ts';
+import type { DocEntry } from '../engine/store.ts';
+
+/** What a host needs from the sync layer (engine/sync-node.ts implements it). */
+export interface SyncControl {
+  state(): SyncState;
+  invite(): Invite;
+  join(code: string): Promise<SyncState>;
+  addPeer(address: string): Promise<void>;
+  onState(listener: () => void): () => void;
+}
+
+const EXCERPT = 160;
+
+function summary(d: DocEntry): NoteSummary {
+  return { id: d.id, title: d.title, excerpt: d.body.slice(0, EXCERPT), created: d.created, updated: d.updated, trashed: d.trashed, conflicted: d.conflicted };
+}
+
+export class Host implements NotesApi {
+  readonly notes: Notes;
+  private readonly sync: SyncControl | null;
+  private readonly listeners = new Set<(e: ApiEvent) => void>();
+
+  constructor(notes: Notes, sync: SyncControl | null = null) {
+    this.notes = notes;
+    this.sync = sync;
+    notes.replica.onChange((e) => {
+      const ids = new Set<string>();
+      for (const r of e.records) {
+        const parsed = parseNoteKey(r.key);
+        if (parsed) ids.add(parsed.id);
+      }
+      if (ids.size > 0) this.emit({ type: 'notes-changed', ids: [...ids], origin: e.origin });
+    });
+    sync?.onState(() => this.emit({ type: 'sync-state', state: sync.state() }));
+  }
+
+  async listNotes(opts: { trashed?: boolean } = {}): Promise<NoteSummary[]> {
+    return this.notes.list({ trashed: opts.trashed === true }).map(summary);
+  }
+
+  async getNote(id: string): Promise<Note> {
+    const note = this.notes.get(id);
+    if (!note) throw new ValidationError('E_NOT_FOUND', `no note with id ${id}`, { id });
+    return note;
+  }
+
+  async createNote(fields: { title?: string; body?: string } = {}): Promise<Note> {
+    return this.notes.create(textFields(fields));
+  }
+
+  async saveNote(id: string, fields: { title?: string; body?: string }): Promise<Note> {
+    return this.notes.save(id, textFields(fields));
+  }
+
+  async trashNote(id: string): Promise<Note> {
+    return this.notes.trash(id);
+  }
+
+  async restoreNote(id: string): Promise<Note> {
+    return this.notes.restore(id);
+  }
+
+  async search(text: string): Promise<SearchHit[]> {
+    if (typeof text !== 'string') throw new ValidationError('E_INVALID_VALUE', 'search text must be a string');
+    return this.notes.search(text);
+  }
+
+  async conflicts(): Promise<Note[]> {
+    return this.notes.conflicted();
+  }
+
+  async resolve(id: string, field: TextField, value: string): Promise<Note> {
+    if (field !== 'title' && field !== 'body') throw new ValidationError('E_INVALID_VALUE', 'field must be "title" or "body"');
+    if (typeof value !== 'string') throw new ValidationError('E_INVALID_VALUE', 'value must be a string');
+    return this.notes.resolve(id, field, value);
+  }
+
+  async invite(): Promise<Invite> {
+    return this.requireSync().invite();
+  }
+
+  async join(code: string): Promise<SyncState> {
+    if (typeof code !== 'string') throw new ValidationError('E_INVALID_INVITE', 'an invite code is text');
+    return this.requireSync().join(code);
+  }
+
+  async addPeer(address: string): Promise<void> {
+    if (typeof address !== 'string') throw new ValidationError('E_INVALID_VALUE', 'a peer address is a multiaddr string');
+    return this.requireSync().addPeer(address);
+  }
+
+  async syncState(): Promise<SyncState> {
+    return this.requireSync().state();
+  }
+
+  subscribe(listener: (event: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: ApiEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  private requireSync(): SyncControl {
+    if (!this.sync) throw new EngineError('E_SYNC_OFF', 'sync is not running on this host');
+    return this.sync;
+  }
+}
+
+function textFields(fields: unknown): { title?: string; body?: string } {
+  if (fields === null || typeof fields !== 'object') throw new ValidationError('E_INVALID_VALUE', 'note fields must be an object');
+  const out: { title?: string; body?: string } = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (k !== 'title' && k !== 'body') throw new ValidationError('E_INVALID_VALUE', `unknown note field "${k}"`);
+    if (typeof v !== 'string') throw new ValidationError('E_INVALID_VALUE', `${k} must be a string`);
+    out[k] = v;
+  }
+  return out;
+}
