@@ -1,0 +1,63 @@
+// Drives one anti-entropy session over a byte link (a libp2p stream in the app, a pipe in
+// tests). The session decides everything; this only moves frames, enforces the deadline through
+// the signal, and saves the cursor when the session ended well (R-CUR-1).
+
+import { randomBytes } from 'node:crypto';
+import { AntiEntropySession, type SessionOptions, type SessionStats } from './anti-entropy.ts';
+import { EngineError, ProtocolError } from './errors.ts';
+import { SALT_BYTES } from './protocol.ts';
+import type { Replica } from './replica.ts';
+
+/** A bidirectional link that moves whole frames (length-prefixed on the wire). */
+export interface FrameLink {
+  send(frame: Uint8Array): Promise<void>;
+  /** The next frame, or null when the peer closed its side. */
+  next(signal: AbortSignal): Promise<Uint8Array | null>;
+  close(): Promise<void>;
+}
+
+export interface SessionOutcome {
+  readonly ok: boolean;
+  readonly stats: SessionStats;
+  readonly error: EngineError | null;
+  readonly startedAt: number;
+  readonly durationMs: number;
+}
+
+async function pump(session: AntiEntropySession, link: FrameLink, first: Uint8Array[], signal: AbortSignal): Promise<void> {
+  for (const f of first) await link.send(f);
+  while (session.status === 'open') {
+    const frame = await link.next(signal);
+    if (frame === null) throw new ProtocolError('E_PEER_ERROR', 'peer closed the stream before the session ended');
+    for (const f of session.receive(frame)) await link.send(f);
+  }
+}
+
+async function run(replica: Replica, session: AntiEntropySession, link: FrameLink, first: Uint8Array[], signal: AbortSignal): Promise<SessionOutcome> {
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  let error: EngineError | null = null;
+  try {
+    await pump(session, link, first, signal);
+    error = session.error;
+  } catch (e) {
+    if (e instanceof EngineError) error = e;
+    else if (signal.aborted) error = new ProtocolError('E_PEER_ERROR', `session aborted: ${String(signal.reason ?? 'timeout')}`);
+    else error = new ProtocolError('E_PEER_ERROR', `session failed: ${(e as Error).message}`);
+  } finally {
+    await link.close().catch(() => undefined);
+  }
+  const ok = session.status === 'done' && error === null;
+  const cursor = session.cursor;
+  if (ok && cursor) replica.saveCursor(cursor.replica, cursor.seq);
+  return { ok, stats: session.stats, error, startedAt, durationMs: Math.round(performance.now() - t0) };
+}
+
+export function initiateOver(replica: Replica, link: FrameLink, opts: Partial<SessionOptions>, signal: AbortSignal): Promise<SessionOutcome> {
+  const { session, frames } = AntiEntropySession.initiate(replica, { ...opts, salt: opts.salt ?? randomBytes(SALT_BYTES) });
+  return run(replica, session, link, frames, signal);
+}
+
+export function respondOver(replica: Replica, link: FrameLink, signal: AbortSignal): Promise<SessionOutcome> {
+  return run(replica, AntiEntropySession.respond(replica), link, [], signal);
+}
