@@ -139,7 +139,7 @@ export class Notes {
 
   /**
    * Saves the fields that changed. Typing into a field that has a pending conflict replaces only
-   * the shown version: the other versions stay until the user resolves them.
+   * this device's own version: other devices' versions stay until the user resolves them.
    */
   save(id: string, edit: NoteEdit): Note {
     const current = this.require(id);

@@ -103,26 +103,23 @@ export function writeDelta(current: KeyState | undefined, stamp: Stamp, value: V
 }
 
 /**
- * A write that replaces only the version the user was looking at (`base`) and keeps every other
- * concurrent version as a conflict. Used when someone keeps typing in a note that has a pending
- * conflict; resolving is writeDelta. Other devices' versions are kept by stopping the context just
- * short of their dots. This device's own other versions cannot be kept that way (the new dot must
- * be above them), so they are re-issued under fresh dots with their original stamps and values.
+ * A write made while the key has a pending conflict, that must not end the conflict (someone is
+ * typing on in the shown version): it supersedes only this device's own versions, the line of
+ * history this device continues, and keeps every other device's version by stopping the context
+ * just short of their dots. Ending a conflict is writeDelta (a resolution supersedes everything).
+ * Nothing is re-issued under new dots, so a resolution made concurrently elsewhere still removes
+ * exactly the versions its writer saw.
  */
-export function editDelta(current: KeyState | undefined, stamp: Stamp, value: Value, base: Version | undefined): KeyState {
-  if (current === undefined || current.versions.length < 2) return writeDelta(current, stamp, value);
-  const context: Record<string, number> = { ...current.context };
-  let counter = context[stamp.device] ?? 0;
-  const versions: Version[] = [];
+export function editDelta(current: KeyState | undefined, stamp: Stamp, value: Value): KeyState {
+  const delta = writeDelta(current, stamp, value);
+  if (current === undefined || current.versions.length < 2) return delta;
+  const context: Record<string, number> = { ...delta.context };
   for (const v of current.versions) {
-    if (base !== undefined && sameDot(v, base)) continue;
-    if (v.device === stamp.device) versions.push({ ...v, counter: ++counter });
-    else context[v.device] = Math.min(context[v.device] ?? 0, v.counter - 1);
+    if (v.device === stamp.device) continue;
+    context[v.device] = Math.min(context[v.device] ?? 0, v.counter - 1);
+    if (context[v.device] === 0) delete context[v.device];
   }
-  versions.push({ device: stamp.device, counter: ++counter, wall: stamp.wall, tick: stamp.counter, value });
-  context[stamp.device] = counter;
-  for (const d of Object.keys(context)) if (context[d] === 0) delete context[d];
-  return canonicalState(context, versions);
+  return { context: sortContext(context), versions: delta.versions };
 }
 
 export function winner(state: KeyState | undefined): Version | undefined {

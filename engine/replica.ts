@@ -9,7 +9,7 @@ import { validateKey, validateValue, type KeyRecord } from './codec.ts';
 import { ValidationError } from './errors.ts';
 import { logger } from './log.ts';
 import { MerkleTree } from './merkle.ts';
-import { editDelta, merge, statesEqual, stampOf, winner, writeDelta, type KeyState, type Value } from './record.ts';
+import { editDelta, merge, statesEqual, stampOf, writeDelta, type KeyState, type Value } from './record.ts';
 import type { Change, DocEntry, Storage } from './store.ts';
 
 const log = logger('replica');
@@ -38,7 +38,7 @@ export interface Write {
   readonly value: Value;
   /**
    * `supersede` (default) replaces every current version: a plain edit, or the resolution of a
-   * conflict. `keep-conflicts` replaces only the shown (winning) version and keeps the others.
+   * conflict. `keep-conflicts` replaces only this device's own versions and keeps other devices'.
    */
   readonly mode?: 'supersede' | 'keep-conflicts';
 }
@@ -125,7 +125,7 @@ export class Replica implements SyncSource {
     for (const w of writes) {
       last = tick(last, this.replicaId, this.now());
       const current = this.get(w.key);
-      const delta = w.mode === 'keep-conflicts' ? editDelta(current, last, w.value, winner(current)) : writeDelta(current, last, w.value);
+      const delta = w.mode === 'keep-conflicts' ? editDelta(current, last, w.value) : writeDelta(current, last, w.value);
       records.push({ key: w.key, state: merge(current, delta) });
     }
     this.commit(records, 'local', last);

@@ -74,8 +74,8 @@ export function opArb(withEdits = false, devices = DEVICES.length, keys = KEYS.l
 }
 
 /**
- * `withEdits` adds keep-conflicts edits. Those re-issue the editor's own sibling versions under
- * new dots, so unsupersededWrites() (a model of plain writes) does not describe their histories;
+ * `withEdits` adds keep-conflicts edits. Those leave other devices' versions they had seen in
+ * place, so unsupersededWrites() (a model of plain writes) does not describe their histories;
  * use them for properties that hold for any reachable state.
  */
 export function opsArb(maxLength = 30, withEdits = false): fc.Arbitrary<Op[]> {
@@ -108,7 +108,7 @@ export function localWrite(h: History, device: number, key: string, value: Value
   const stamp = tick(h.clocks[device], id, now);
   h.clocks[device] = stamp;
   const before = h.states[device].get(key);
-  const delta = mode === 'supersede' ? writeDelta(before, stamp, value) : editDelta(before, stamp, value, winner(before));
+  const delta = mode === 'supersede' ? writeDelta(before, stamp, value) : editDelta(before, stamp, value);
   const after = merge(before, delta);
   h.states[device].set(key, after);
   h.snapshots.push({ key, device, state: after });

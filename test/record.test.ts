@@ -194,17 +194,16 @@ test('no write is lost: every write is kept or superseded once everything is mer
   );
 });
 
-// KNOWN BUG (todo until fixed): editDelta ('keep-conflicts', used when typing on in a conflicted
-// note) re-issues the editing device's own other versions under new dots. A resolution made
-// concurrently on another device saw only the old dot, so the re-issued copy of a version it
-// resolved away is "unseen" by it and comes back as a conflict after the merge.
-test('a concurrent keep-conflicts edit does not bring back a version a resolution removed', { todo: 'editDelta re-issued versions escape a concurrent resolution' }, () => {
+// A keep-conflicts edit (typing on in a conflicted note) must not bring back a version that a
+// resolution made concurrently elsewhere removed: an earlier editDelta re-issued the editor's own
+// versions under new dots, which such a resolution had never seen.
+test('a concurrent keep-conflicts edit does not bring back a version a resolution removed', () => {
   const [a, b] = DEVICES;
   const a1 = writeDelta(undefined, { wall: 1, counter: 0, device: a }, 'a1');
   const b1 = writeDelta(undefined, { wall: 2, counter: 0, device: b }, 'b1');
   const conflict = merge(a1, b1); // both devices hold this; b1 is shown (later stamp)
   const resolved = merge(conflict, writeDelta(conflict, { wall: 3, counter: 0, device: b }, 'resolved'));
-  const typedOn = merge(conflict, editDelta(conflict, { wall: 3, counter: 0, device: a }, 'a-edit', winner(conflict)));
+  const typedOn = merge(conflict, editDelta(conflict, { wall: 3, counter: 0, device: a }, 'a-edit'));
   const final = merge(resolved, typedOn);
   // 'resolved' and 'a-edit' are concurrent, so both stay; 'a1' was superseded by the resolution
   // and written by nobody since.

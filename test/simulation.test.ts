@@ -91,8 +91,8 @@ function simulate(seed: number, stats: Stats): void {
   const skew = ids.map(() => (rng.chance(0.1) ? rng.int(2, 5) * DAY : rng.int(-300_000, 300_000)));
   const replicas = ids.map((id, i) => Replica.open(new MemoryStore(id), { now: () => time + skew[i] }));
   const writes: WriteDot[] = [];
-  // Keys that got a keep-conflicts edit: it re-issues the writer's own sibling versions under new
-  // dots, which the writes-only model below (unsupersededWrites) does not describe.
+  // Keys that got a keep-conflicts edit: it keeps other devices' versions its writer had seen,
+  // which the writes-only model below (unsupersededWrites) does not describe.
   const editedInConflict = new Set<string>();
   let newKeys = 0;
   const fail: (msg: string) => never = (msg) => assert.fail(`seed ${seed}: ${msg}`);
