@@ -1,0 +1,140 @@
+// The REST routes: one per NotesApi method (app/api.ts), nothing else. Bodies and responses are
+// the api.ts DTOs as JSON. Every route needs `Authorization: Bearer <token>` (see http-guard.ts).
+//
+//   method path                        body                  response
+//   GET    /api/notes[?trashed=1]      -                     200 NoteSummary[]  listNotes
+//   POST   /api/notes                  {title?, body?} | -   201 Note           createNote (Location: /api/notes/<id>)
+//   GET    /api/notes/:id              -                     200 Note           getNote
+//   PUT    /api/notes/:id              {title?, body?}       200 Note           saveNote (only the fields given change)
+//   POST   /api/notes/:id/trash        -                     200 Note           trashNote
+//   POST   /api/notes/:id/restore      -                     200 Note           restoreNote
+//   POST   /api/notes/:id/resolve      {field, value}        200 Note           resolve
+//   GET    /api/search?q=<text>        -                     200 SearchHit[]    search
+//   GET    /api/conflicts              -                     200 Note[]         conflicts
+//   POST   /api/invite                 -                     200 Invite         invite
+//   POST   /api/join                   {code}                200 SyncState      join
+//   POST   /api/peers                  {address}             204                addPeer
+//   GET    /api/sync                   -                     200 SyncState      syncState
+//   GET    /api/events                 -                     200 text/event-stream of ApiEvent (subscribe)
+//
+// Errors: `{ "error": { "code", "message" } }` with 400 (invalid input, malformed JSON), 401 (no or
+// wrong token), 403 (foreign Origin or Host), 404 (no such note or route), 405 (wrong method),
+// 409 (E_VAULT_EXISTS), 413 (body over the limit, E_VALUE_TOO_LARGE), 415 (not application/json),
+// 500 (a bug: generic message), 502 (E_DIAL_FAILED), 503 (E_SYNC_OFF: this host runs no sync).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NotesApi, TextField } from './api.ts';
+import { only, readJsonObject, type JsonObject } from './http-body.ts';
+import { HttpError } from './http-errors.ts';
+
+export interface Reply {
+  readonly status: number;
+  readonly json?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export interface RouteContext {
+  readonly api: NotesApi;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Serves the event stream (http-sse.ts); injected so the table stays free of stream plumbing. */
+  readonly events: () => void;
+}
+
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly path: string;
+  /** A Reply, or null when the handler wrote the response itself (the event stream). */
+  readonly handle: (ctx: RouteContext) => Promise<Reply | null>;
+}
+
+const ok = (json: unknown): Reply => ({ status: 200, json });
+
+function text(body: JsonObject, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new HttpError(400, 'E_INVALID_VALUE', `"${key}" must be a string`);
+  return v;
+}
+
+function requiredText(body: JsonObject, key: string): string {
+  const v = text(body, key);
+  if (v === undefined) throw new HttpError(400, 'E_INVALID_VALUE', `missing field "${key}"`);
+  return v;
+}
+
+/** {title?, body?} with only the keys the caller sent, so an absent field stays unchanged. */
+function noteFields(body: JsonObject): { title?: string; body?: string } {
+  const out: { title?: string; body?: string } = {};
+  const title = text(body, 'title');
+  const bodyText = text(body, 'body');
+  if (title !== undefined) out.title = title;
+  if (bodyText !== undefined) out.body = bodyText;
+  return out;
+}
+
+function flag(query: URLSearchParams, name: string): boolean {
+  const v = query.get(name);
+  if (v === null || v === '0' || v === 'false') return false;
+  if (v === '1' || v === 'true') return true;
+  throw new HttpError(400, 'E_INVALID_VALUE', `query parameter ${name} must be 1 or 0`);
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/api/notes', handle: async ({ api, query }) => ok(await api.listNotes({ trashed: flag(query, 'trashed') })) },
+  {
+    method: 'POST', path: '/api/notes', handle: async ({ api, req }) => {
+      const note = await api.createNote(noteFields(only(await readJsonObject(req), ['title', 'body'])));
+      return { status: 201, json: note, headers: { Location: `/api/notes/${encodeURIComponent(note.id)}` } };
+    },
+  },
+  { method: 'GET', path: '/api/notes/:id', handle: async ({ api, params }) => ok(await api.getNote(params.id)) },
+  {
+    method: 'PUT', path: '/api/notes/:id', handle: async ({ api, req, params }) => {
+      const body = await readJsonObject(req);
+      if (body === undefined) throw new HttpError(400, 'E_INVALID_VALUE', 'a JSON body {title?, body?} is required');
+      return ok(await api.saveNote(params.id, noteFields(only(body, ['title', 'body']))));
+    },
+  },
+  { method: 'POST', path: '/api/notes/:id/trash', handle: async ({ api, params }) => ok(await api.trashNote(params.id)) },
+  { method: 'POST', path: '/api/notes/:id/restore', handle: async ({ api, params }) => ok(await api.restoreNote(params.id)) },
+  {
+    method: 'POST', path: '/api/notes/:id/resolve', handle: async ({ api, req, params }) => {
+      const body = only(await readJsonObject(req), ['field', 'value'], ['field', 'value']);
+      const field = requiredText(body, 'field');
+      if (field !== 'title' && field !== 'body') throw new HttpError(400, 'E_INVALID_VALUE', 'field must be "title" or "body"');
+      return ok(await api.resolve(params.id, field satisfies TextField, requiredText(body, 'value')));
+    },
+  },
+  {
+    method: 'GET', path: '/api/search', handle: async ({ api, query }) => {
+      const q = query.get('q');
+      if (q === null) throw new HttpError(400, 'E_INVALID_VALUE', 'query parameter q is required');
+      return ok(await api.search(q));
+    },
+  },
+  { method: 'GET', path: '/api/conflicts', handle: async ({ api }) => ok(await api.conflicts()) },
+  { method: 'POST', path: '/api/invite', handle: async ({ api }) => ok(await api.invite()) },
+  {
+    method: 'POST', path: '/api/join', handle: async ({ api, req }) => {
+      const body = only(await readJsonObject(req), ['code'], ['code']);
+      return ok(await api.join(requiredText(body, 'code')));
+    },
+  },
+  {
+    method: 'POST', path: '/api/peers', handle: async ({ api, req }) => {
+      const body = only(await readJsonObject(req), ['address'], ['address']);
+      await api.addPeer(requiredText(body, 'address'));
+      return { status: 204 };
+    },
+  },
+  { method: 'GET', path: '/api/sync', handle: async ({ api }) => ok(await api.syncState()) },
+  {
+    method: 'GET', path: '/api/events', handle: async ({ events }) => {
+      events();
+      return null;
+    },
+  },
+];

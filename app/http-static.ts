@@ -1,0 +1,101 @@
+// Serves the built UI from one directory for GET/HEAD of every non-/api path. Only regular files
+// that really lie inside that directory are served: `..` and dot segments are refused after
+// decoding (so %2e%2e and %2f cannot smuggle them), and symlinks are resolved and must stay inside.
+
+import { createReadStream, type Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { HttpError } from './http-errors.ts';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
+
+/**
+ * The UI loads only its own files and talks only to this server: no inline script, no eval, no
+ * third-party anything, and no page may frame it (clickjacking).
+ */
+export const UI_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const notFound = (): HttpError => new HttpError(404, 'E_NOT_FOUND', 'no such file');
+
+export class StaticFiles {
+  private readonly root: Promise<string>;
+
+  constructor(dir: string) {
+    // Resolved once: every served path is compared against the real root.
+    this.root = realpath(dir);
+  }
+
+  async serve(pathname: string, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void> {
+    const root = await this.root;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      throw new HttpError(400, 'E_INVALID_PATH', 'malformed percent-encoding in the path');
+    }
+    if (decoded.includes('\0') || decoded.includes('\\')) throw notFound();
+    const segments = decoded.split('/').filter((s) => s !== '');
+    // Also refuses dotfiles (.env, .git): nothing the UI build serves starts with a dot.
+    if (segments.some((s) => s.startsWith('.'))) throw notFound();
+    let { file, info } = await this.inside(root, join(root, ...segments));
+    if (info.isDirectory()) ({ file, info } = await this.inside(root, join(file, 'index.html')));
+    if (!info.isFile()) throw notFound();
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Length': String(info.size),
+      'Content-Security-Policy': UI_CSP,
+      // The UI changes with every build and is read from disk; revalidate rather than go stale.
+      'Cache-Control': 'no-cache',
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    await pipeline(createReadStream(file), res);
+  }
+
+  /** The real path of `candidate` and its stats, if it exists and lies inside `root` after resolving symlinks. */
+  private async inside(root: string, candidate: string): Promise<{ file: string; info: Stats }> {
+    try {
+      const file = await realpath(candidate);
+      if (file !== root && !file.startsWith(root + sep)) throw notFound();
+      return { file, info: await stat(file) };
+    } catch {
+      // Missing, unreadable, or outside: the same answer, so probing learns nothing.
+      throw notFound();
+    }
+  }
+}
