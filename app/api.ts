@@ -45,63 +45,8 @@ export interface Invite {
   readonly addresses: readonly string[];
 }
 
-export type SyncPath = 'local' | 'gossip' | 'anti-entropy' | 'import';
-
-export interface SessionSummary {
-  readonly peer: string;
-  readonly role: 'initiator' | 'responder';
-  readonly mode: string;
-  readonly ok: boolean;
-  readonly error: string | null;
-  readonly startedAt: number;
-  readonly durationMs: number;
-  readonly roundTrips: number;
-  readonly bytesSent: number;
-  readonly bytesReceived: number;
-  readonly recordsSent: number;
-  readonly recordsReceived: number;
-  /** First nibbles (0-15) of the key-hash subtrees that differed. */
-  readonly differingTop: readonly number[];
-}
-
-export interface PeerState {
-  readonly id: string;
-  readonly addresses: readonly string[];
-  readonly connected: boolean;
-  /** Our replica id for that peer's notes, once a session told us. */
-  readonly replica: string | null;
-  /** How far ahead of our clock the peer's newest write was stamped (negative: behind). */
-  readonly clockSkewMs: number | null;
-  readonly lastSession: SessionSummary | null;
-}
-
-export interface SyncState {
-  readonly peerId: string;
-  readonly replicaId: string;
-  readonly vaultId: string;
-  readonly addresses: readonly string[];
-  readonly peers: readonly PeerState[];
-  readonly gossip: {
-    readonly topic: string;
-    readonly topicPeers: readonly string[];
-    readonly meshPeers: readonly string[];
-    readonly messagesIn: number;
-    readonly messagesOut: number;
-    readonly rejected: number;
-    readonly duplicates: number;
-  };
-  readonly merkle: {
-    readonly root: string;
-    readonly keys: number;
-    /** Key counts of the 16 top-level subtrees, for the heatmap. */
-    readonly top: readonly number[];
-  };
-  readonly sessions: readonly SessionSummary[];
-  /** Records that changed this replica, by the path that delivered them. */
-  readonly paths: Readonly<Record<SyncPath, number>>;
-  /** Malformed gossip and anti-entropy frames received, by kind. */
-  readonly rejected: Readonly<Record<string, number>>;
-}
+export type { PeerState, SessionSummary, SyncPath, SyncState } from '../engine/sync-state.ts';
+import type { SyncPath, SyncState } from '../engine/sync-state.ts';
 
 export type ApiEvent =
   | { readonly type: 'notes-changed'; readonly ids: readonly string[]; readonly origin: SyncPath }
@@ -124,7 +69,7 @@ export interface NotesApi {
   /** Ends a conflict: the chosen or merged text supersedes every version of the field. */
   resolve(id: string, field: TextField, value: string): Promise<Note>;
   invite(): Promise<Invite>;
-  /** Joins the vault of an invite code (this device must have no notes of its own yet). */
+  /** Joins the vault of an invite code; notes already on this device sync into that vault. */
   join(code: string): Promise<SyncState>;
   addPeer(address: string): Promise<void>;
   syncState(): Promise<SyncState>;

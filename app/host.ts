@@ -4,6 +4,7 @@
 
 import type { ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SyncState, TextField } from './api.ts';
 import { EngineError, ValidationError } from '../engine/errors.ts';
+import { logger } from '../engine/log.ts';
 import { Notes, parseNoteKey } from '../engine/notes.ts';
 import type { DocEntry } from '../engine/store.ts';
 
@@ -17,6 +18,8 @@ export interface SyncControl {
 }
 
 const EXCERPT = 160;
+const STATE_EVENT_MS = 250;
+const log = logger('host');
 
 function summary(d: DocEntry): NoteSummary {
   return { id: d.id, title: d.title, excerpt: d.body.slice(0, EXCERPT), created: d.created, updated: d.updated, trashed: d.trashed, conflicted: d.conflicted };
@@ -26,19 +29,36 @@ export class Host implements NotesApi {
   readonly notes: Notes;
   private readonly sync: SyncControl | null;
   private readonly listeners = new Set<(e: ApiEvent) => void>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private stateTimer: NodeJS.Timeout | null = null;
 
   constructor(notes: Notes, sync: SyncControl | null = null) {
     this.notes = notes;
     this.sync = sync;
-    notes.replica.onChange((e) => {
+    this.unsubscribe.push(notes.replica.onChange((e) => {
       const ids = new Set<string>();
       for (const r of e.records) {
         const parsed = parseNoteKey(r.key);
         if (parsed) ids.add(parsed.id);
       }
       if (ids.size > 0) this.emit({ type: 'notes-changed', ids: [...ids], origin: e.origin });
-    });
-    sync?.onState(() => this.emit({ type: 'sync-state', state: sync.state() }));
+    }));
+    // Sync state changes in bursts (every rumor, every session): send at most a few per second.
+    if (sync) {
+      this.unsubscribe.push(sync.onState(() => {
+        this.stateTimer ??= setTimeout(() => {
+          this.stateTimer = null;
+          this.emit({ type: 'sync-state', state: sync.state() });
+        }, STATE_EVENT_MS);
+      }));
+    }
+  }
+
+  /** Detaches from the engine; listeners get no more events. */
+  close(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+    if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.listeners.clear();
   }
 
   async listNotes(opts: { trashed?: boolean } = {}): Promise<NoteSummary[]> {
@@ -106,7 +126,14 @@ export class Host implements NotesApi {
   }
 
   private emit(event: ApiEvent): void {
-    for (const l of this.listeners) l(event);
+    for (const l of this.listeners) {
+      // One failing subscriber (a broken stream) must not starve the others.
+      try {
+        l(event);
+      } catch (e) {
+        log.warn('event listener failed', { error: e });
+      }
+    }
   }
 
   private requireSync(): SyncControl {

@@ -193,7 +193,7 @@ export class Notes {
 
   private require(id: string): Note {
     const note = this.get(id);
-    if (!note) throw new ValidationError('E_INVALID_KEY', `no note with id ${id}`, { id });
+    if (!note) throw new ValidationError('E_NOT_FOUND', `no note with id ${id}`, { id });
     return note;
   }
 

@@ -150,7 +150,7 @@ describe('notes', () => {
     assert.throws(() => a.save(n.id, { title: 'ok', body: 'y'.repeat(MAX_VALUE_BYTES + 1) }), { code: 'E_VALUE_TOO_LARGE' });
     assert.throws(() => a.save(n.id, { body: 'bad \ud800 surrogate' }), ValidationError);
     assert.throws(() => a.get('../etc'), { code: 'E_INVALID_KEY' });
-    assert.throws(() => a.save('missing', { body: 'x' }), { code: 'E_INVALID_KEY' });
+    assert.throws(() => a.save('missing', { body: 'x' }), { code: 'E_NOT_FOUND' });
     assert.throws(() => a.create({}, n.id), { code: 'E_INVALID_KEY' });
     assert.equal(a.replica.seq(), seq);
     assert.equal(Buffer.from(a.replica.tree.root().digest).toString('hex'), root);

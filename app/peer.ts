@@ -1,0 +1,104 @@
+// The headless peer: the same sync engine as the desktop app, under plain Node, with the HTTP
+// JSON API (and the UI, once built) on a local port. `npm run peer -- --help` for the options.
+// On start it prints one JSON line (API URL, token path, peer id, addresses) for scripts.
+
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { Host } from './host.ts';
+import { startApiServer } from './http-server.ts';
+import { loadOrCreateToken, tokenPath } from './token.ts';
+import { logger } from '../engine/log.ts';
+import { SyncNode } from '../engine/sync-node.ts';
+
+const log = logger('peer');
+
+const HELP = `Usage: npm run peer -- --data DIR [options]
+
+  --data DIR            data directory (vault, notes database, API token); created if missing
+  --listen MULTIADDR    libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/0)
+  --http HOST:PORT      where the HTTP API listens (default 127.0.0.1:0, a free port)
+  --peer MULTIADDR      a peer to dial at start, repeatable (when mDNS cannot find it)
+  --join CODE           join the vault of an invite code shown on a paired device
+  --no-mdns             do not discover peers by mDNS
+  --ae-interval MS      anti-entropy period (default 10000)
+  --no-gossip           test only: neither publish nor accept rumors (anti-entropy alone)
+  --help`;
+
+export interface PeerArgs {
+  readonly data: string;
+  readonly listen: string[];
+  readonly http: { host: string; port: number };
+  readonly peers: string[];
+  readonly join?: string;
+  readonly mdns: boolean;
+  readonly gossip: boolean;
+  readonly aeIntervalMs: number;
+}
+
+export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      data: { type: 'string' }, listen: { type: 'string', multiple: true }, http: { type: 'string' },
+      peer: { type: 'string', multiple: true }, join: { type: 'string' }, 'no-mdns': { type: 'boolean' },
+      'no-gossip': { type: 'boolean' }, 'ae-interval': { type: 'string' }, help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  if (!values.data) throw new Error('--data DIR is required');
+  const http = values.http ?? '127.0.0.1:0';
+  const colon = http.lastIndexOf(':');
+  const port = Number(http.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--http must be HOST:PORT, got ${http}`);
+  const aeIntervalMs = Number(values['ae-interval'] ?? 10_000);
+  if (!Number.isFinite(aeIntervalMs) || aeIntervalMs < 100) throw new Error('--ae-interval must be at least 100 ms');
+  return {
+    data: resolve(values.data), listen: values.listen ?? ['/ip4/0.0.0.0/tcp/0'], http: { host: http.slice(0, colon).replace(/^\[|\]$/g, ''), port },
+    peers: values.peer ?? [], join: values.join, mdns: !values['no-mdns'], gossip: !values['no-gossip'], aeIntervalMs,
+  };
+}
+
+async function main(): Promise<void> {
+  let args: PeerArgs | 'help';
+  try {
+    args = parsePeerArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${HELP}\n`);
+    process.exit(2);
+  }
+  if (args === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const node = await SyncNode.start({
+    dataDir: args.data, listen: args.listen, mdns: args.mdns, peers: args.peers, join: args.join,
+    gossip: args.gossip, antiEntropyIntervalMs: args.aeIntervalMs,
+  });
+  const host = new Host(node.notes, node);
+  const token = await loadOrCreateToken(args.data);
+  const server = await startApiServer(host, { host: args.http.host, port: args.http.port, token });
+  process.stdout.write(`${JSON.stringify({ api: server.url, tokenPath: tokenPath(args.data), peerId: node.peerId, vault: node.vaultId, addresses: node.addresses() })}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    // API first (no new writes), then the engine: its last rumor flush, then the store closes.
+    await server.close().catch((e) => log.warn('api close failed', { error: e }));
+    host.close();
+    await node.stop().catch((e) => log.error('engine stop failed', { error: e }));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (import.meta.main) {
+  main().catch((e) => {
+    log.error('peer failed to start', { error: e });
+    process.stderr.write(`peer failed to start: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}
