@@ -46,7 +46,7 @@ export interface Invite {
 }
 
 export type { PeerState, SessionSummary, SyncPath, SyncState } from '../engine/sync-state.ts';
-import type { SyncPath, SyncState } from '../engine/sync-state.ts';
+import type { SessionSummary, SyncPath, SyncState } from '../engine/sync-state.ts';
 
 export type ApiEvent =
   | { readonly type: 'notes-changed'; readonly ids: readonly string[]; readonly origin: SyncPath }
@@ -73,6 +73,8 @@ export interface NotesApi {
   join(code: string): Promise<SyncState>;
   addPeer(address: string): Promise<void>;
   syncState(): Promise<SyncState>;
+  /** Runs an anti-entropy session with every connected peer now; the debug panel's "sync now". */
+  syncNow(): Promise<SessionSummary[]>;
   /** Change events; returns an unsubscribe function. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
 }

@@ -2,7 +2,7 @@
 // run. It turns engine objects into the plain DTOs of app/api.ts and engine errors into ApiErrors.
 // Sync (libp2p) is optional so the same host serves an offline vault.
 
-import type { ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SyncState, TextField } from './api.ts';
+import type { ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
 import { EngineError, ValidationError } from '../engine/errors.ts';
 import { logger } from '../engine/log.ts';
 import { Notes, parseNoteKey } from '../engine/notes.ts';
@@ -15,6 +15,7 @@ export interface SyncControl {
   join(code: string): Promise<SyncState>;
   addPeer(address: string): Promise<void>;
   onState(listener: () => void): () => void;
+  syncNow(): Promise<SessionSummary[]>;
 }
 
 const EXCERPT = 160;
@@ -118,6 +119,10 @@ export class Host implements NotesApi {
 
   async syncState(): Promise<SyncState> {
     return this.requireSync().state();
+  }
+
+  async syncNow(): Promise<SessionSummary[]> {
+    return this.requireSync().syncNow();
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

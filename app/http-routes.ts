@@ -15,6 +15,7 @@
 //   POST   /api/join                   {code}                200 SyncState      join
 //   POST   /api/peers                  {address}             204                addPeer
 //   GET    /api/sync                   -                     200 SyncState      syncState
+//   POST   /api/sync/now               -                     200 SessionSummary[] syncNow
 //   GET    /api/events                 -                     200 text/event-stream of ApiEvent (subscribe)
 //
 // Errors: `{ "error": { "code", "message" } }` with 400 (invalid input, malformed JSON), 401 (no or
@@ -131,6 +132,7 @@ export const ROUTES: readonly Route[] = [
     },
   },
   { method: 'GET', path: '/api/sync', handle: async ({ api }) => ok(await api.syncState()) },
+  { method: 'POST', path: '/api/sync/now', handle: async ({ api }) => ok(await api.syncNow()) },
   {
     method: 'GET', path: '/api/events', handle: async ({ events }) => {
       events();

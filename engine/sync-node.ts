@@ -175,9 +175,14 @@ export class SyncNode {
     return this.state();
   }
 
-  /** Runs one anti-entropy session with a connected peer now; resolves whether it ended well. */
-  syncNow(peer: string): Promise<boolean> {
-    return this.scheduler.trigger(peer);
+  /**
+   * Runs one anti-entropy session with every connected peer now, whatever the schedule or
+   * backoff says (the "sync now" button), and returns their summaries.
+   */
+  async syncNow(): Promise<SessionSummary[]> {
+    const peers = this.p2p.connectedPeers().map((p) => p.peerId);
+    await Promise.all(peers.map((p) => this.syncWith(p)));
+    return peers.map((p) => this.peerInfo(p).lastSession).filter((s): s is SessionSummary => s !== null);
   }
 
   onState(listener: () => void): () => void {
