@@ -14,7 +14,7 @@ import { EngineError, ProtocolError, ValidationError } from './errors.ts';
 import { MAX_PATH_DEPTH, type MerkleView, type Path } from './merkle.ts';
 import {
   decodeFrame, encodeFault, encodeHello, encodeStep, frameVersion,
-  MAX_DIGEST_BYTES, MIN_DIGEST_BYTES, PROTOCOL_VERSION, ROOT_DIGEST_BYTES, SALT_BYTES,
+  MAX_DIGEST_BYTES, MIN_DIGEST_BYTES, PROTOCOL_VERSION, ROOT_DIGEST_BYTES, SALT_BYTES, STATUS_BYTES,
   type Expansion, type Hello, type Listing, type Mode, type PeerInfo, type Step, type Summary, type VersionSummary,
 } from './protocol.ts';
 import { statesEqual, type KeyState } from './record.ts';
@@ -75,6 +75,8 @@ export interface SessionStats {
   /** Top-level subtrees (first nibble of the key hash) seen to differ, for the debug heatmap. */
   differingTop: number[];
   peerReplica: string | null;
+  /** The peer's key count and root prefix (hex) as it reported them, for the debug panel. */
+  peerRoot: { count: number; digest: string } | null;
 }
 
 export type SessionStatus = 'open' | 'done' | 'failed';
@@ -109,7 +111,7 @@ export class AntiEntropySession {
     this.width = bounded('width', opts.width ?? DEFAULTS.width, MIN_DIGEST_BYTES, MAX_DIGEST_BYTES);
     this.stats = {
       role, requested: mode, used: null, roundTrips: 0, bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0,
-      recordsSent: 0, recordsReceived: 0, recordBytesSent: 0, recordBytesReceived: 0, differingTop: [], peerReplica: null,
+      recordsSent: 0, recordsReceived: 0, recordBytesSent: 0, recordBytesReceived: 0, differingTop: [], peerReplica: null, peerRoot: null,
     };
   }
 
@@ -130,6 +132,7 @@ export class AntiEntropySession {
       seq: source.seq(),
       cursor: opts.peerReplica !== undefined && known !== undefined ? { replica: opts.peerReplica, seq: known } : null,
       root: s.summarize(source.tree.node([]), ROOT_DIGEST_BYTES),
+      status: source.tree.node([]).digest.subarray(0, STATUS_BYTES),
       records,
     });
     s.stats.roundTrips = 1;
@@ -211,6 +214,7 @@ export class AntiEntropySession {
     this.width = h.width;
     this.stats.requested = h.mode;
     this.stats.peerReplica = h.replica;
+    this.stats.peerRoot = { count: h.root.count, digest: hex(h.status) };
     this.take(h.records);
     this.helloOpen = h.more;
     return h.more ? [] : this.completeHello(h);
@@ -219,7 +223,8 @@ export class AntiEntropySession {
   private completeHello(h: Hello): Uint8Array[] {
     const out = this.pending;
     const known = this.source.cursor(h.replica);
-    const peer = { replica: this.source.replicaId, seq: this.source.seq(), cursor: known ?? null };
+    const root = this.source.tree.node([]);
+    const peer = { replica: this.source.replicaId, seq: this.source.seq(), cursor: known ?? null, count: root.count, status: root.digest.subarray(0, STATUS_BYTES) };
     if (h.mode === 'whole') {
       // R-WHOLE-2: answer with everything, then stop.
       this.stats.used = 'whole';
@@ -261,6 +266,7 @@ export class AntiEntropySession {
       }
       this.peer = step.peer;
       this.stats.peerReplica = step.peer.replica;
+      this.stats.peerRoot = { count: step.peer.count, digest: hex(step.peer.status) };
       this.stats.used = step.peer.mode;
     } else if (this.stats.role === 'initiator' && this.peer === null) {
       return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'first reply lacks peer info'), encodeFault('malformed', 'first reply lacks peer info'));

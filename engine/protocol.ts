@@ -18,6 +18,8 @@ export const MAX_ENTRIES_PER_FRAME = 100_000;
 const FRAME_TARGET_BYTES = 1024 * 1024;
 export const SALT_BYTES = 8;
 export const ROOT_DIGEST_BYTES = 8;
+/** Unsalted root prefix exchanged for display only; never used to decide anything. */
+export const STATUS_BYTES = 8;
 export const MIN_DIGEST_BYTES = 2;
 export const MAX_DIGEST_BYTES = 16;
 
@@ -55,6 +57,8 @@ export interface Hello {
   /** What the initiator has merged of the responder's change log, if it knows. */
   readonly cursor: Cursor | null;
   readonly root: Summary;
+  /** First 8 bytes of the initiator's unsalted root digest: shown in the peer's debug panel. */
+  readonly status: Uint8Array;
   readonly more: boolean;
   readonly records: readonly KeyRecord[];
 }
@@ -69,6 +73,9 @@ export interface PeerInfo {
   readonly seq: number;
   /** What the responder has merged of the initiator's change log, if anything. */
   readonly cursor: number | null;
+  /** The responder's key count and the first 8 bytes of its unsalted root, for the debug panel. */
+  readonly count: number;
+  readonly status: Uint8Array;
 }
 
 export interface Expansion {
@@ -158,6 +165,7 @@ export function encodeHello(h: Omit<Hello, 'type' | 'more'>): Uint8Array[] {
     if (h.cursor === null) w.u8(0);
     else w.u8(1).bytes(fromHex(h.cursor.replica)).varint(h.cursor.seq);
     writeSummary(w, h.root, ROOT_DIGEST_BYTES);
+    w.bytes(h.status.subarray(0, STATUS_BYTES));
     w.varint(records.length);
     for (const r of records) writeRecord(w, r);
     return w.finish();
@@ -237,6 +245,7 @@ function encodeStepFrame(s: Step, width: number): Uint8Array {
     w.u8(REPLY_MODES.indexOf(s.peer.mode)).bytes(fromHex(s.peer.replica)).varint(s.peer.seq);
     if (s.peer.cursor === null) w.u8(0);
     else w.u8(1).varint(s.peer.cursor);
+    w.varint(s.peer.count).bytes(s.peer.status.subarray(0, STATUS_BYTES));
   }
   if (s.rootCheck) writeSummary(w, s.rootCheck, ROOT_DIGEST_BYTES);
   w.varint(s.records.length);
@@ -343,8 +352,9 @@ export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
     if (hasCursor > 1) throw malformed('cursor flag must be 0 or 1');
     const cursor = hasCursor === 1 ? { replica: toHex(r.bytes(DEVICE_ID_BYTES, 'cursor replica')), seq: r.varint('cursor seq') } : null;
     const root = readSummary(r, ROOT_DIGEST_BYTES);
+    const status = r.bytes(STATUS_BYTES, 'status root').slice();
     const records = readRecords(r, budget);
-    out = { type: 'hello', mode: MODES[modeIndex], salt, width: w, replica, seq, cursor, root, more: (flags & F_MORE) !== 0, records };
+    out = { type: 'hello', mode: MODES[modeIndex], salt, width: w, replica, seq, cursor, root, status, more: (flags & F_MORE) !== 0, records };
   } else if (type === T_STEP) {
     if (width === null) throw new ProtocolError('E_PROTOCOL_STATE', 'a session must open with a hello frame');
     if ((flags & ~(F_MORE | F_FIN | F_PEER | F_RECENT | F_ROOT_CHECK)) !== 0) throw malformed(`unknown step flags ${flags}`);
@@ -357,7 +367,8 @@ export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
       const seq = r.varint('seq');
       const has = r.u8('cursor flag');
       if (has > 1) throw malformed('cursor flag must be 0 or 1');
-      peer = { mode: REPLY_MODES[modeIndex], replica, seq, cursor: has === 1 ? r.varint('cursor') : null };
+      const cursor = has === 1 ? r.varint('cursor') : null;
+      peer = { mode: REPLY_MODES[modeIndex], replica, seq, cursor, count: r.varint('peer key count'), status: r.bytes(STATUS_BYTES, 'status root').slice() };
     }
     const rootCheck = (flags & F_ROOT_CHECK) !== 0 ? readSummary(r, ROOT_DIGEST_BYTES) : null;
     const records = readRecords(r, budget);

@@ -10,7 +10,7 @@ import { logger } from './log.ts';
 import { FANOUT } from './merkle.ts';
 import { Notes, notesIndexer } from './notes.ts';
 import { createP2P, type FrameStream, type P2PNode, type RumorVerdict } from './p2p.ts';
-import { encodeFault } from './protocol.ts';
+import { encodeFault, STATUS_BYTES } from './protocol.ts';
 import { fateOf } from './record.ts';
 import type { PeerState, SessionSummary, SyncState } from './sync-state.ts';
 import { Replica } from './replica.ts';
@@ -51,6 +51,7 @@ const MAX_INBOUND_SESSIONS = 4;
 interface PeerInfo {
   replica: string | null;
   lastSession: SessionSummary | null;
+  root: { count: number; digest: string } | null;
 }
 
 export class SyncNode {
@@ -286,6 +287,7 @@ export class SyncNode {
     const info = this.peerInfo(peer);
     info.lastSession = summary;
     if (s.peerReplica) info.replica = s.peerReplica;
+    if (s.peerRoot) info.root = s.peerRoot;
     this.sessions.unshift(summary);
     this.sessions.length = Math.min(this.sessions.length, MAX_SESSIONS_LOG);
     if (!o.ok) log.info('anti-entropy session failed', { peer, error: o.error });
@@ -295,7 +297,7 @@ export class SyncNode {
   private peerInfo(peer: string): PeerInfo {
     let info = this.peers.get(peer);
     if (!info) {
-      info = { replica: null, lastSession: null };
+      info = { replica: null, lastSession: null, root: null };
       this.peers.set(peer, info);
     }
     return info;
@@ -313,6 +315,7 @@ export class SyncNode {
       replica: info.replica,
       clockSkewMs: info.replica ? this.replica.skew.get(info.replica)?.aheadMs ?? null : null,
       lastSession: info.lastSession,
+      merkle: info.root,
     }));
     const g = this.p2p.gossipStats();
     const tree = this.replica.tree;
@@ -327,7 +330,7 @@ export class SyncNode {
         topic: g.topic, topicPeers: g.topicPeers, meshPeers: g.meshPeers, messagesIn: g.received.accepted + g.received.rejected + g.received.ignored,
         messagesOut: g.published, rejected: g.received.rejected, duplicates: g.duplicates,
       },
-      merkle: { root: Buffer.from(root.digest).toString('hex'), keys: root.count, top: Array.from({ length: FANOUT }, (_, i) => tree.node([i]).count) },
+      merkle: { root: Buffer.from(root.digest.subarray(0, STATUS_BYTES)).toString('hex'), keys: root.count, top: Array.from({ length: FANOUT }, (_, i) => tree.node([i]).count) },
       sessions: [...this.sessions],
       paths: { ...this.replica.counters },
       rejected: { ...this.rejected },

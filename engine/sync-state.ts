@@ -29,6 +29,8 @@ export interface PeerState {
   /** How far ahead of our clock the peer's newest write was stamped (negative: behind). */
   readonly clockSkewMs: number | null;
   readonly lastSession: SessionSummary | null;
+  /** The peer's key count and root prefix as it reported them in the last session. */
+  readonly merkle: { readonly count: number; readonly digest: string } | null;
 }
 
 export interface SyncState {
@@ -49,6 +51,7 @@ export interface SyncState {
     readonly duplicates: number;
   };
   readonly merkle: {
+    /** First 8 bytes of our root digest (hex), comparable with each peer's `merkle.digest`. */
     readonly root: string;
     readonly keys: number;
     /** Key counts of the 16 top-level subtrees, for the heatmap. */

@@ -62,12 +62,12 @@ function varintLen(n: number): number {
 /** HELLO size from the table in PROTOCOL.md (no records). */
 function helloSize(seq: number, cursorSeq: number | null, count: number): number {
   return 3 + 1 + 8 + 1 + 8 + varintLen(seq) + (cursorSeq === null ? 1 : 1 + 8 + varintLen(cursorSeq))
-    + varintLen(count) + (count > 0 ? 8 : 0) + 1;
+    + varintLen(count) + (count > 0 ? 8 : 0) + 8 + 1;
 }
 
 /** An empty FIN step with PEER, from the STEP table: header, peer section, six zero counts. */
-function finWithPeerSize(seq: number, cursor: number | null): number {
-  return 3 + 1 + 8 + varintLen(seq) + (cursor === null ? 1 : 1 + varintLen(cursor)) + 6;
+function finWithPeerSize(seq: number, cursor: number | null, count: number): number {
+  return 3 + 1 + 8 + varintLen(seq) + (cursor === null ? 1 : 1 + varintLen(cursor)) + varintLen(count) + 8 + 6;
 }
 
 function stateOf(r: Replica, key: string): KeyState {
@@ -131,12 +131,14 @@ function peerSection(w: ByteWriter, cursor: number | null = null, mode = 2): voi
   w.u8(mode).bytes(fromHex(B)).varint(1);
   if (cursor === null) w.u8(0);
   else w.u8(1).varint(cursor);
+  w.varint(0).bytes(new Uint8Array(8)); // key count and status root (display only)
 }
 
 function helloFrame(o: { version?: number; flags?: number; mode?: number; width?: number; records?: KeyRecord[]; tail?: (w: ByteWriter) => void } = {}): Uint8Array {
   return bytesOf((w) => {
     w.u8(o.version ?? 1).u8(1).u8(o.flags ?? 0).u8(o.mode ?? 0).bytes(SALT).u8(o.width ?? W).bytes(fromHex(A)).varint(1).u8(0);
     w.varint(0); // root summary: count 0
+    w.bytes(new Uint8Array(8)); // status root (display only)
     if (o.tail) o.tail(w);
     else {
       const records = o.records ?? [INTRUDER];
@@ -263,12 +265,18 @@ describe('R-HELLO-2 the responder\'s first STEP carries PEER: mode, replica, seq
     test(`${c.name}: PEER names the way chosen, the responder, its log position and its cursor`, () => {
       const { a, b } = c.setup();
       const cursorBefore = b.cursor(A) ?? null;
+      const aRootBefore = Buffer.from(a.tree.node([]).digest.subarray(0, 8)).toString('hex');
       const r = run(a, b, c.opts);
       assert.ok(r.ok);
       const replies = r.sent.filter((s) => s.from === 'responder');
       const first = asStep(decodeSent(replies[0], W));
       // seq is where the responder's log stood when it sent PEER (whole mode merges the hello first).
-      assert.deepEqual(first.peer, { mode: c.mode, replica: B, seq: replies[0].senderSeq, cursor: cursorBefore });
+      const { count, status, ...rest } = first.peer!;
+      assert.deepEqual(rest, { mode: c.mode, replica: B, seq: replies[0].senderSeq, cursor: cursorBefore });
+      // The display-only status is the responder's key count and unsalted root prefix when it answered.
+      assert.equal(r.init.stats.peerRoot?.count, count);
+      assert.equal(r.init.stats.peerRoot?.digest, Buffer.from(status).toString('hex'));
+      assert.equal(r.resp.stats.peerRoot?.digest, aRootBefore, 'the hello carried the initiator\'s root prefix');
       assert.equal(replies.filter((s) => asStep(decodeSent(s, W)).peer !== null).length, 1, 'only the first reply frame carries PEER');
       assert.equal(r.init.stats.used, c.mode);
       assert.equal(r.init.stats.peerReplica, B);
@@ -356,7 +364,7 @@ describe('R-ROOT-1 equal roots end in one round trip with a FIN', () => {
       assert.deepEqual([r.init.stats.used, r.resp.stats.used, r.init.stats.roundTrips], ['equal', 'equal', 1]);
       // Sizes from the document's tables: ~45 bytes of hello (33 here, no cursor) and ~20 of FIN.
       assert.equal(r.sent[0].bytes.length, helloSize(a.seq(), null, 30));
-      assert.equal(r.sent[1].bytes.length, finWithPeerSize(b.seq(), null));
+      assert.equal(r.sent[1].bytes.length, finWithPeerSize(b.seq(), null, b.tree.size));
       assert.deepEqual([r.init.stats.bytesSent, r.init.stats.bytesReceived], [r.sent[0].bytes.length, r.sent[1].bytes.length]);
       assert.deepEqual([r.resp.stats.bytesReceived, r.resp.stats.bytesSent], [r.sent[0].bytes.length, r.sent[1].bytes.length]);
       assert.deepEqual([r.init.stats.recordsSent, r.resp.stats.recordsSent], [0, 0]);
@@ -830,7 +838,7 @@ describe('R-SUM-1 a SUMMARY makes the receiver send what the peer lacks and want
     const { session } = AntiEntropySession.initiate(a, { salt: SALT, mode: 'merkle', peerReplica: B });
     // A reply from "b" summarizing a key a lacks.
     const step = encodeStep({
-      ...emptyStep(), peer: { mode: 'merkle', replica: B, seq: 1, cursor: null },
+      ...emptyStep(), peer: { mode: 'merkle', replica: B, seq: 1, cursor: null, count: 1, status: new Uint8Array(8) },
       summaries: [{ path: [], id: 12345, context: { [B]: 1 }, dots: [{ device: B, counter: 1 }] }],
     }, W);
     const out = session.receive(step[0]);
@@ -1407,7 +1415,7 @@ describe('P-LIM-3 record and path limits', () => {
     const a = replica(A);
     a.apply([{ key: 'crowded', state: many(1) }]);
     const { session } = AntiEntropySession.initiate(a, { salt: SALT, mode: 'merkle', peerReplica: B });
-    const reply = encodeStep({ ...emptyStep(), peer: { mode: 'merkle', replica: B, seq: 1, cursor: null }, records: [INTRUDER, { key: 'crowded', state: many(100) }] }, W);
+    const reply = encodeStep({ ...emptyStep(), peer: { mode: 'merkle', replica: B, seq: 1, cursor: null, count: 1, status: new Uint8Array(8) }, records: [INTRUDER, { key: 'crowded', state: many(100) }] }, W);
     const before = snapshot(a);
     let out: Uint8Array[] = [];
     assert.doesNotThrow(() => { out = session.receive(reply[0]); });
