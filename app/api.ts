@@ -3,7 +3,8 @@
 // process (through the preload bridge) and the headless peer (HTTP JSON + server-sent events, via
 // app/http-client.ts). Every method may reject with an ApiError.
 
-export type TextField = 'title' | 'body';
+export type { ConflictVersion, Note, SearchHit, TextField } from '../engine/note-types.ts';
+import type { Note, SearchHit, TextField } from '../engine/note-types.ts';
 
 export interface NoteSummary {
   readonly id: string;
@@ -14,29 +15,6 @@ export interface NoteSummary {
   readonly updated: number;
   readonly trashed: boolean;
   readonly conflicted: boolean;
-}
-
-export interface ConflictVersion {
-  readonly value: string | null;
-  readonly device: string;
-  readonly wall: number;
-}
-
-export interface Note {
-  readonly id: string;
-  readonly title: string;
-  readonly body: string;
-  readonly created: number;
-  readonly updated: number;
-  readonly trashed: boolean;
-  /** Fields with concurrent versions, winner (the shown one) first. */
-  readonly conflicts: Partial<Record<TextField, ConflictVersion[]>>;
-}
-
-export interface SearchHit {
-  readonly id: string;
-  readonly title: string;
-  readonly snippet: string;
 }
 
 export interface Invite {

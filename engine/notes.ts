@@ -14,32 +14,16 @@ import { randomBytes } from 'node:crypto';
 import { ValidationError } from './errors.ts';
 import { winner, type KeyState } from './record.ts';
 import type { DocIndexer, Replica, Write } from './replica.ts';
-import type { DocEntry, SearchHit } from './store.ts';
+import type { ConflictVersion, Note, SearchHit, TextField } from './note-types.ts';
+import type { DocEntry } from './store.ts';
+
+export type { ConflictVersion, Note, TextField };
 
 export const NOTE_FIELDS = ['title', 'body', 'created', 'trashed'] as const;
 export type NoteField = (typeof NOTE_FIELDS)[number];
-/** Fields a user edits and may have to resolve. */
-export type TextField = 'title' | 'body';
 
 const ID_RE = /^[0-9a-z][0-9a-z-]{0,63}$/;
 const PREFIX = 'note/';
-
-export interface ConflictVersion {
-  readonly value: string | null;
-  readonly device: string;
-  readonly wall: number;
-}
-
-export interface Note {
-  readonly id: string;
-  readonly title: string;
-  readonly body: string;
-  readonly created: number;
-  readonly updated: number;
-  readonly trashed: boolean;
-  /** Fields with concurrent versions; versions are winner first (the one shown). */
-  readonly conflicts: Partial<Record<TextField, ConflictVersion[]>>;
-}
 
 export function noteKey(id: string, field: NoteField): string {
   return `${PREFIX}${id}/${field}`;

@@ -3,7 +3,10 @@
 // (test/store-conformance.ts): MemoryStore (tests, simulation, benchmarks) and SqliteStore (the app).
 
 import type { Stamp } from './clock.ts';
+import type { SearchHit } from './note-types.ts';
 import type { KeyState } from './record.ts';
+
+export type { SearchHit };
 
 export interface Put {
   readonly key: string;
@@ -36,13 +39,6 @@ export interface CommitBatch {
 export interface Change {
   readonly key: string;
   readonly seq: number;
-}
-
-export interface SearchHit {
-  readonly id: string;
-  readonly title: string;
-  /** A short excerpt of the body around the match. */
-  readonly snippet: string;
 }
 
 export interface DocQuery {
