@@ -538,6 +538,9 @@ function frameStream(stream: Stream, peer: string, protocol: string, maxFrameByt
     close(signal = AbortSignal.timeout(CLOSE_TIMEOUT_MS)) {
       closing ??= (async () => {
         outbox.end();
+        // A reset stream's sink never settles: waiting for it would hold the session (and the
+        // peer's slot) for the whole close timeout after a peer broke the stream.
+        if (stream.status === 'reset' || stream.status === 'aborted') return;
         try {
           await raceSignal(sinkDone, signal);
           await stream.close({ signal });
