@@ -16,10 +16,12 @@ export const RENDERER_URL = `${RENDERER_ORIGIN}/index.html`;
 /**
  * The renderer's Content-Security-Policy: exactly the one the headless peer serves the same UI
  * with (http-static.ts), so the browser tests of the UI run under the policy the desktop app
- * enforces. default-src 'none', scripts and styles from our own files only (no inline script, no
- * eval; CodeMirror's generated styles go through constructable stylesheets, which style-src does
- * not govern, and the editor never needs 'unsafe-inline'), images also from data:/blob: (QR
- * codes), no plugins, no base or form targets, never framed.
+ * enforces. default-src 'none', scripts and styles from our own files only: no inline script, no
+ * eval, no 'unsafe-inline' style. CodeMirror injects its styles at run time; the renderer mounts
+ * it in a shadow root, where style-mod uses a constructed stylesheet (script-made CSSOM, which
+ * style-src does not govern) instead of a <style> element the policy would refuse
+ * (renderer/components/MarkdownEditor.tsx). Images also from data:/blob: (QR codes); no plugins,
+ * no base or form targets, never framed.
  */
 export const RENDERER_CSP = UI_CSP;
 
