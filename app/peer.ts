@@ -2,8 +2,9 @@
 // JSON API (and the UI, once built) on a local port. `npm run peer -- --help` for the options.
 // On start it prints one JSON line (API URL, token path, peer id, addresses) for scripts.
 
+import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Host } from './host.ts';
 import { startApiServer } from './http-server.ts';
 import { loadOrCreateToken, tokenPath } from './token.ts';
@@ -22,6 +23,8 @@ const HELP = `Usage: npm run peer -- --data DIR [options]
   --no-mdns             do not discover peers by mDNS
   --ae-interval MS      anti-entropy period (default 10000)
   --no-gossip           test only: neither publish nor accept rumors (anti-entropy alone)
+  --ui DIR              serve the built UI from DIR (default: dist/renderer of this repo, if built;
+                        build it with npm run build:ui); the start line then has its "ui" URL
   --help`;
 
 export interface PeerArgs {
@@ -33,6 +36,19 @@ export interface PeerArgs {
   readonly mdns: boolean;
   readonly gossip: boolean;
   readonly aeIntervalMs: number;
+  /** Directory of the built UI to serve, or null to serve the API alone. */
+  readonly ui: string | null;
+}
+
+/** Where `npm run build:ui` puts the UI: dist/renderer at the repo root. */
+const DEFAULT_UI_DIR = resolve(import.meta.dirname, '..', 'dist', 'renderer');
+
+function uiDir(option: string | undefined): string | null {
+  if (option === undefined) return existsSync(join(DEFAULT_UI_DIR, 'index.html')) ? DEFAULT_UI_DIR : null;
+  const dir = resolve(option);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`--ui ${option}: no such directory`);
+  if (!existsSync(join(dir, 'index.html'))) throw new Error(`--ui ${option}: no index.html there (build the UI with npm run build:ui)`);
+  return dir;
 }
 
 export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
@@ -41,7 +57,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
     options: {
       data: { type: 'string' }, listen: { type: 'string', multiple: true }, http: { type: 'string' },
       peer: { type: 'string', multiple: true }, join: { type: 'string' }, 'no-mdns': { type: 'boolean' },
-      'no-gossip': { type: 'boolean' }, 'ae-interval': { type: 'string' }, help: { type: 'boolean' },
+      'no-gossip': { type: 'boolean' }, 'ae-interval': { type: 'string' }, ui: { type: 'string' }, help: { type: 'boolean' },
     },
     strict: true,
   });
@@ -56,6 +72,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
   return {
     data: resolve(values.data), listen: values.listen ?? ['/ip4/0.0.0.0/tcp/0'], http: { host: http.slice(0, colon).replace(/^\[|\]$/g, ''), port },
     peers: values.peer ?? [], join: values.join, mdns: !values['no-mdns'], gossip: !values['no-gossip'], aeIntervalMs,
+    ui: uiDir(values.ui),
   };
 }
 
@@ -77,8 +94,10 @@ async function main(): Promise<void> {
   });
   const host = new Host(node.notes, node);
   const token = await loadOrCreateToken(args.data);
-  const server = await startApiServer(host, { host: args.http.host, port: args.http.port, token });
-  process.stdout.write(`${JSON.stringify({ api: server.url, tokenPath: tokenPath(args.data), peerId: node.peerId, vault: node.vaultId, addresses: node.addresses() })}\n`);
+  const server = await startApiServer(host, { host: args.http.host, port: args.http.port, token, staticDir: args.ui ?? undefined });
+  // The token rides in the fragment: the browser never sends it to the server (app/browser-bridge.ts).
+  const ui = args.ui === null ? {} : { ui: `${server.url}/#token=${encodeURIComponent(token)}` };
+  process.stdout.write(`${JSON.stringify({ api: server.url, tokenPath: tokenPath(args.data), peerId: node.peerId, vault: node.vaultId, addresses: node.addresses(), ...ui })}\n`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

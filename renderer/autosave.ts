@@ -1,0 +1,155 @@
+// Autosave for the open note: every edit is written to the draft store at once and sent to the
+// host ~300 ms after the last keystroke. Saves of one note run one at a time; a save sends only
+// the fields that differ from what the host last acknowledged (the host writes only what
+// changed, so an untouched title never becomes a conflict). The draft is deleted only when the
+// host acknowledged exactly the revision it holds.
+
+import type { Note, NotesApi } from '../app/api.ts';
+import { draftSaved, writeDraft } from './drafts.ts';
+import { errorMessage } from './format.ts';
+
+export type SaveStatus = 'saved' | 'pending' | 'saving' | 'error';
+
+export interface SaveState {
+  readonly status: SaveStatus;
+  readonly error: string | null;
+  /** When the host last acknowledged a save of this note in this session. */
+  readonly savedAt: number | null;
+}
+
+export interface Fields {
+  readonly title: string;
+  readonly body: string;
+}
+
+export interface AutosaverOptions {
+  readonly delayMs?: number;
+  readonly onState: (state: SaveState) => void;
+  /** The host's answer to a save: the note as stored (conflicts included). */
+  readonly onSaved: (note: Note) => void;
+}
+
+const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
+
+export class Autosaver {
+  readonly id: string;
+  private readonly api: NotesApi;
+  private readonly delayMs: number;
+  private readonly opts: AutosaverOptions;
+  private current: Fields;
+  private acked: Fields;
+  private base: number;
+  private rev: number;
+  private ackedRev: number;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private saving = false;
+  private failures = 0;
+  private disposed = false;
+  private state: SaveState = { status: 'saved', error: null, savedAt: null };
+
+  constructor(api: NotesApi, note: Note, opts: AutosaverOptions, startRev = 0) {
+    this.api = api;
+    this.id = note.id;
+    this.opts = opts;
+    this.delayMs = opts.delayMs ?? 300;
+    this.current = { title: note.title, body: note.body };
+    this.acked = this.current;
+    this.base = note.updated;
+    this.rev = startRev;
+    this.ackedRev = startRev;
+  }
+
+  fields(): Fields {
+    return this.current;
+  }
+
+  /** Unsaved edits exist, or a save is on its way. */
+  dirty(): boolean {
+    return this.saving || this.rev !== this.ackedRev;
+  }
+
+  edit(fields: Partial<Fields>): void {
+    if (this.disposed) return;
+    const next = { ...this.current, ...fields };
+    if (next.title === this.current.title && next.body === this.current.body) return;
+    this.current = next;
+    this.rev += 1;
+    void writeDraft({ id: this.id, title: next.title, body: next.body, base: this.base, rev: this.rev });
+    if (!this.saving) this.setState({ status: 'pending', error: null });
+    this.schedule(this.delayMs);
+  }
+
+  /** Saves now (switching notes, leaving the page); resolves when the host answered. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    return this.save();
+  }
+
+  /**
+   * A newer version of the note arrived (another device, another window). Taken only when
+   * nothing typed here is unsaved; returns whether the editor should show it.
+   */
+  applyRemote(note: Note): boolean {
+    if (this.dirty() || this.disposed) return false;
+    this.current = { title: note.title, body: note.body };
+    this.acked = this.current;
+    this.base = note.updated;
+    return true;
+  }
+
+  /** Flushes what is pending, then stops; the draft stays in IndexedDB until that save is acknowledged. */
+  dispose(): Promise<void> {
+    const done = this.dirty() ? this.flush() : Promise.resolve();
+    this.disposed = true;
+    return done;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.save();
+    }, ms);
+  }
+
+  private save(): Promise<void> {
+    this.chain = this.chain.then(() => this.saveOnce());
+    return this.chain;
+  }
+
+  private async saveOnce(): Promise<void> {
+    const rev = this.rev;
+    if (rev === this.ackedRev) return;
+    const sent = this.current;
+    const changes: { title?: string; body?: string } = {};
+    if (sent.title !== this.acked.title) changes.title = sent.title;
+    if (sent.body !== this.acked.body) changes.body = sent.body;
+    this.saving = true;
+    this.setState({ status: 'saving', error: null });
+    try {
+      const note = Object.keys(changes).length > 0 ? await this.api.saveNote(this.id, changes) : null;
+      this.acked = sent;
+      this.ackedRev = rev;
+      if (note) this.base = note.updated;
+      this.failures = 0;
+      await draftSaved(this.id, rev);
+      this.saving = false;
+      if (note) this.opts.onSaved(note);
+      this.setState(this.rev === rev ? { status: 'saved', error: null, savedAt: Date.now() } : { status: 'pending', error: null, savedAt: Date.now() });
+    } catch (e) {
+      this.saving = false;
+      const wait = RETRY_MS[Math.min(this.failures, RETRY_MS.length - 1)];
+      this.failures += 1;
+      this.setState({ status: 'error', error: errorMessage(e) });
+      // The draft is safe in IndexedDB; keep trying while the note is open.
+      if (!this.disposed) this.schedule(wait);
+    }
+  }
+
+  private setState(patch: Partial<SaveState>): void {
+    this.state = { ...this.state, ...patch };
+    this.opts.onState(this.state);
+  }
+}

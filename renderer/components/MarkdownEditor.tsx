@@ -1,0 +1,119 @@
+// CodeMirror 6 with Markdown, mounted inside a shadow root. Why a shadow root: CodeMirror injects
+// its styles at run time. Into a document it adds <style> elements, which a strict CSP
+// (`style-src 'self'`) refuses; into a shadow root it uses a constructed stylesheet
+// (adoptedStyleSheets), which is script-created CSSOM and needs no 'unsafe-inline' or nonce. So
+// the page keeps `style-src 'self'` in both hosts. Colours come from the page's CSS custom
+// properties, which inherit into the shadow tree.
+
+import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
+import { markdownKeymap, markdownLanguage, pasteURLAsLink } from '@codemirror/lang-markdown';
+import { defaultHighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror/language';
+import { Annotation, EditorState, Prec, type Extension } from '@codemirror/state';
+import { EditorView, keymap, placeholder } from '@codemirror/view';
+import { forwardRef, useEffect, useImperativeHandle, useRef } from 'react';
+
+export interface MarkdownEditorHandle {
+  focus(): void;
+}
+
+export interface MarkdownEditorProps {
+  /** Identity of the document: a new key starts a fresh editor state (and undo history). */
+  readonly docKey: string;
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+  readonly label: string;
+  readonly readOnly?: boolean;
+}
+
+/** Marks changes that came from props (another device), so they are not echoed back as edits. */
+const External = Annotation.define<boolean>();
+
+const theme = EditorView.theme({
+  '&': { height: '100%', color: 'var(--fg)', backgroundColor: 'var(--editor-bg)', fontSize: 'var(--editor-font-size, 15px)' },
+  '&.cm-focused': { outline: 'none' },
+  '.cm-scroller': { fontFamily: 'var(--mono)', lineHeight: '1.6', overflow: 'auto' },
+  '.cm-content': { padding: '16px 0 40vh', caretColor: 'var(--accent)', maxWidth: '80ch' },
+  '.cm-line': { padding: '0 24px' },
+  '.cm-cursor, .cm-dropCursor': { borderLeftColor: 'var(--accent)', borderLeftWidth: '2px' },
+  '&.cm-focused .cm-selectionBackground, .cm-selectionBackground, ::selection': { backgroundColor: 'var(--selection)' },
+  '.cm-placeholder': { color: 'var(--muted)' },
+});
+
+function extensions(onChange: { current: (v: string) => void }, label: string, readOnly: boolean): Extension[] {
+  return [
+    history(),
+    keymap.of([...defaultKeymap, ...historyKeymap]),
+    // Markdown (GFM) without markdown()'s embedded HTML language: that pulls in the HTML, CSS and
+    // JavaScript parsers (~300 KB) for highlighting inline HTML tags in notes.
+    new LanguageSupport(markdownLanguage, [pasteURLAsLink]),
+    Prec.high(keymap.of(markdownKeymap)),
+    syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+    EditorView.lineWrapping,
+    placeholder('Write in Markdown…'),
+    theme,
+    EditorState.readOnly.of(readOnly),
+    EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true', 'data-testid': 'editor-content' }),
+    EditorView.updateListener.of((u) => {
+      if (u.docChanged && !u.transactions.some((t) => t.annotation(External))) onChange.current(u.state.doc.toString());
+    }),
+  ];
+}
+
+export const MarkdownEditor = forwardRef<MarkdownEditorHandle, MarkdownEditorProps>(function MarkdownEditor(props, ref) {
+  const hostRef = useRef<HTMLDivElement>(null);
+  const viewRef = useRef<EditorView | null>(null);
+  /** The last text this editor reported or was given: a prop equal to it needs no update. */
+  const known = useRef(props.value);
+  const onChange = useRef<(v: string) => void>(() => {});
+  onChange.current = (v: string) => {
+    known.current = v;
+    props.onChange(v);
+  };
+  const keyRef = useRef(props.docKey);
+
+  useImperativeHandle(ref, () => ({ focus: () => viewRef.current?.focus() }), []);
+
+  useEffect(() => {
+    const host = hostRef.current!;
+    const root = host.shadowRoot ?? host.attachShadow({ mode: 'open' });
+    const view = new EditorView({
+      root,
+      parent: root,
+      state: EditorState.create({ doc: props.value, extensions: extensions(onChange, props.label, props.readOnly ?? false) }),
+    });
+    viewRef.current = view;
+    return () => {
+      view.destroy();
+      viewRef.current = null;
+    };
+    // Created once; docKey and value changes are applied below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => {
+    const view = viewRef.current;
+    if (!view) return;
+    if (keyRef.current !== props.docKey) {
+      keyRef.current = props.docKey;
+      known.current = props.value;
+      view.setState(EditorState.create({ doc: props.value, extensions: extensions(onChange, props.label, props.readOnly ?? false) }));
+      return;
+    }
+    if (props.value === known.current) return;
+    known.current = props.value;
+    const old = view.state.doc.toString();
+    if (old === props.value) return;
+    // Replace only the part that differs, so the cursor stays where it was.
+    let start = 0;
+    while (start < old.length && start < props.value.length && old[start] === props.value[start]) start++;
+    let endOld = old.length;
+    let endNew = props.value.length;
+    while (endOld > start && endNew > start && old[endOld - 1] === props.value[endNew - 1]) {
+      endOld--;
+      endNew--;
+    }
+    view.dispatch({ changes: { from: start, to: endOld, insert: props.value.slice(start, endNew) }, annotations: External.of(true) });
+  }, [props.docKey, props.value, props.label, props.readOnly]);
+
+  return <div ref={hostRef} className="md-editor" data-testid="editor" />;
+});

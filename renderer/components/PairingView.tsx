@@ -1,0 +1,191 @@
+// Pairing: this device's invite code (text and QR), joining another vault with a code, the
+// devices we know (sync-state peers) and adding a peer by address.
+
+import { useEffect, useState, type FormEvent } from 'react';
+import type { Invite, NotesApi, SyncState } from '../../app/api.ts';
+import { errorCode, errorMessage, shortId, timeAgo } from '../format.ts';
+import { QrCode } from './QrCode.tsx';
+
+interface Props {
+  readonly api: NotesApi;
+  readonly sync: SyncState | null;
+  readonly syncError: string | null;
+}
+
+const JOIN_ERRORS: Record<string, string> = {
+  E_INVALID_INVITE: 'This is not a valid invite code. Check for typos: the code ends in a checksum, so a mistyped character is caught here.',
+  E_DIAL_FAILED: 'The code is valid, but none of the inviting device’s addresses answered. Are both devices on the same network, and is the other one awake?',
+  E_VAULT_EXISTS: 'This device already belongs to that vault.',
+  E_SYNC_OFF: 'Sync is not running on this host.',
+};
+
+export function PairingView({ api, sync, syncError }: Props) {
+  const [invite, setInvite] = useState<Invite | null>(null);
+  const [inviteError, setInviteError] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+
+  const loadInvite = (): void => {
+    setInviteError(null);
+    api.invite().then(setInvite, (e) => setInviteError(errorMessage(e)));
+  };
+  useEffect(loadInvite, [api]);
+
+  const copy = async (): Promise<void> => {
+    if (!invite) return;
+    try {
+      await navigator.clipboard.writeText(invite.code);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    } catch {
+      setInviteError('Copying is not allowed here: select the code and copy it by hand.');
+    }
+  };
+
+  return (
+    <section className="panel pairing-view" aria-labelledby="pairing-heading" data-testid="pairing-view">
+      <header className="panel-header">
+        <h1 id="pairing-heading">Pairing and devices</h1>
+        <p className="muted">Your devices share one vault. Show the invite code here on a paired device and enter it on the new one. Treat it like a password.</p>
+      </header>
+      <div className="pairing-grid">
+        <section className="card" aria-labelledby="invite-heading" data-testid="invite-section">
+          <h2 id="invite-heading">Invite another device</h2>
+          {inviteError && <p className="error" role="alert" data-testid="invite-error">{inviteError}</p>}
+          {invite ? (
+            <div className="invite">
+              <QrCode text={invite.code} label={`QR code of the invite code ${invite.code}`} />
+              <div className="invite-text">
+                <p className="muted small">Invite code</p>
+                <code className="invite-code" data-testid="invite-code">{invite.code}</code>
+                <div className="row">
+                  <button type="button" className="btn" data-testid="copy-invite" onClick={() => void copy()}>{copied ? 'Copied' : 'Copy code'}</button>
+                  <button type="button" className="btn subtle" onClick={loadInvite}>Refresh</button>
+                </div>
+                <details>
+                  <summary>Addresses in this code ({invite.addresses.length})</summary>
+                  <ul className="addresses">{invite.addresses.map((a) => <li key={a}><code>{a}</code></li>)}</ul>
+                </details>
+              </div>
+            </div>
+          ) : !inviteError && <p className="muted">Creating an invite code…</p>}
+        </section>
+        <JoinForm api={api} />
+      </div>
+      <Devices api={api} sync={sync} syncError={syncError} />
+    </section>
+  );
+}
+
+function JoinForm({ api }: { api: NotesApi }) {
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [joined, setJoined] = useState<string | null>(null);
+
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    if (!code.trim()) {
+      setError('Enter the invite code shown on the other device.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    setJoined(null);
+    try {
+      const state = await api.join(code.trim());
+      setJoined(`Joined vault ${state.vaultId}. Notes on this device are kept and sync into it.`);
+      setCode('');
+    } catch (err) {
+      const c = errorCode(err);
+      setError((c && JOIN_ERRORS[c]) ?? errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby="join-heading" data-testid="join-section">
+      <h2 id="join-heading">Join with a code</h2>
+      <form onSubmit={(e) => void submit(e)} noValidate>
+        <label htmlFor="join-code">Invite code from your other device</label>
+        <textarea
+          id="join-code"
+          className="input mono"
+          data-testid="join-input"
+          rows={3}
+          value={code}
+          spellCheck={false}
+          autoCapitalize="characters"
+          aria-invalid={error !== null}
+          aria-describedby={error ? 'join-error' : 'join-help'}
+          onChange={(e) => setCode(e.target.value)}
+          placeholder="XXXXX-XXXXX-…"
+        />
+        <p id="join-help" className="muted small">Case and dashes do not matter. Notes already on this device are kept.</p>
+        {error && <p id="join-error" className="error" role="alert" data-testid="join-error">{error}</p>}
+        {joined && <p className="success" role="status" data-testid="join-result">{joined}</p>}
+        <button type="submit" className="btn primary" data-testid="join-button" disabled={busy}>{busy ? 'Joining…' : 'Join'}</button>
+      </form>
+    </section>
+  );
+}
+
+function Devices({ api, sync, syncError }: Props) {
+  const [address, setAddress] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [added, setAdded] = useState(false);
+
+  const add = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setAdded(false);
+    try {
+      await api.addPeer(address.trim());
+      setAdded(true);
+      setAddress('');
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby="devices-heading" data-testid="devices-section">
+      <h2 id="devices-heading">Devices</h2>
+      {syncError && <p className="error" role="alert">{syncError}</p>}
+      {sync && (
+        <p className="muted small">
+          This device: <code title={sync.peerId}>{shortId(sync.peerId)}</code> in vault <code>{sync.vaultId}</code>
+        </p>
+      )}
+      {sync && sync.peers.length === 0 && <p className="empty-state" data-testid="devices-empty">No other devices yet. Pair one with an invite code.</p>}
+      {sync && sync.peers.length > 0 && (
+        <table className="table" data-testid="devices-table">
+          <thead><tr><th scope="col">Device</th><th scope="col">State</th><th scope="col">Last sync</th><th scope="col">Addresses</th></tr></thead>
+          <tbody>
+            {sync.peers.map((p) => (
+              <tr key={p.id} data-testid="device-row" data-peer-id={p.id}>
+                <td><code title={p.id}>{shortId(p.id)}</code></td>
+                <td><span className={`pill ${p.connected ? 'ok' : 'off'}`}>{p.connected ? 'connected' : 'offline'}</span></td>
+                <td>{p.lastSession ? `${timeAgo(p.lastSession.startedAt)}${p.lastSession.ok ? '' : ' (failed)'}` : 'never'}</td>
+                <td className="addr-cell">{p.addresses.map((a) => <code key={a}>{a}</code>)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form className="add-peer" onSubmit={(e) => void add(e)} noValidate>
+        <label htmlFor="peer-address">Add a device by address (when discovery on the LAN cannot find it)</label>
+        <div className="row">
+          <input id="peer-address" className="input mono" data-testid="peer-address-input" value={address} placeholder="/ip4/192.168.1.20/tcp/40123/p2p/12D3KooW…" spellCheck={false} aria-invalid={error !== null} onChange={(e) => setAddress(e.target.value)} />
+          <button type="submit" className="btn" data-testid="add-peer-button" disabled={busy || !address.trim()}>{busy ? 'Connecting…' : 'Connect'}</button>
+        </div>
+        {error && <p className="error" role="alert" data-testid="add-peer-error">{error}</p>}
+        {added && <p className="success" role="status">Connected.</p>}
+      </form>
+    </section>
+  );
+}
