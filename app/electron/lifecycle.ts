@@ -61,3 +61,16 @@ export function parseSettings(text: string | null): { settings: DesktopSettings;
   if (bg !== undefined && typeof bg !== 'boolean') return { settings: DEFAULT_SETTINGS, problem: 'settings.json: backgroundSync must be true or false; using the defaults' };
   return { settings: { backgroundSync: bg === true } };
 }
+
+/**
+ * `--data DIR` (or `--data=DIR`) on the app's command line: the notes folder to use instead of
+ * userData/notes (npm start passes it through). Null when absent.
+ */
+export function dataDirArg(argv: readonly string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--data=') && a.length > '--data='.length) return a.slice('--data='.length);
+    if (a === '--data' && i + 1 < argv.length) return argv[i + 1];
+  }
+  return null;
+}

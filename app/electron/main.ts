@@ -7,13 +7,13 @@
 
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, type Session, type WebContents } from 'electron';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Host } from '../host.ts';
 import { logger } from '../../engine/log.ts';
 import { SyncNode } from '../../engine/sync-node.ts';
 import { forwardEvents, registerIpc } from './ipc.ts';
-import { notesDataDir, parseSettings, quitWhenAllWindowsClosed, SETTINGS_FILE, type DesktopSettings } from './lifecycle.ts';
+import { dataDirArg, notesDataDir, parseSettings, quitWhenAllWindowsClosed, SETTINGS_FILE, type DesktopSettings } from './lifecycle.ts';
 import { serveRenderer } from './protocol.ts';
 import {
   isAllowedNavigation, isAllowedPermission, isAllowedRequest, isRendererUrl, RENDERER_CSP, RENDERER_SCHEME,
@@ -109,7 +109,7 @@ async function start(): Promise<void> {
   await app.whenReady();
   const userData = app.getPath('userData');
   const settings = await readSettings(userData);
-  const dataDir = notesDataDir(userData);
+  const dataDir = resolve(dataDirArg(process.argv) ?? notesDataDir(userData));
   try {
     node = await SyncNode.start({ dataDir });
   } catch (e) {
