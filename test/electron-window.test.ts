@@ -137,7 +137,7 @@ describe('page policies', () => {
 describe('app:// file server', () => {
   const root = join(dir, 'renderer');
   mkdirSync(join(root, 'assets'), { recursive: true });
-  writeFileSync(join(root, 'index.html'), '<!doctype html><title>LAN Notes</title>');
+  writeFileSync(join(root, 'index.html'), '<!doctype html><html><head>\n<title>LAN Notes</title></head></html>');
   writeFileSync(join(root, 'assets', 'app.js'), 'console.log(1)');
   writeFileSync(join(dir, 'secret.txt'), 'outside');
   const read = (file: string): Promise<Uint8Array> => readFile(file);
@@ -151,7 +151,12 @@ describe('app:// file server', () => {
     assert.equal(await res.text(), 'console.log(1)');
     const index = await P.serveRenderer(root, { url: 'app://notes/', method: 'GET' }, read);
     assert.equal(index.status, 200);
-    assert.match(await index.text(), /LAN Notes/);
+    const html = await index.text();
+    assert.match(html, /LAN Notes/);
+    // The policy is also in the page itself, first thing in <head> (less frame-ancestors, header-only).
+    assert.match(html, /^<!doctype html><html><head>\n {4}<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self'; [^"]*">\n/);
+    assert.doesNotMatch(P.CSP_META, /frame-ancestors/);
+    assert.equal(Number(index.headers.get('content-length')), Buffer.byteLength(html));
     const head = await P.serveRenderer(root, { url: 'app://notes/index.html', method: 'HEAD' }, read);
     assert.equal(head.status, 200);
     assert.equal(await head.text(), '');

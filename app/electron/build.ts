@@ -16,7 +16,10 @@ export const OUT_DIR = join(ROOT, 'dist', 'electron');
 export const MAIN_BUNDLE = join(OUT_DIR, 'main.js');
 export const PRELOAD_BUNDLE = join(OUT_DIR, 'preload.cjs');
 
-/** Electron 45 runs Node 24 in the main process and Chromium 14x in the renderer. */
+/**
+ * Electron 45 runs Node 24 in its main process; the preload's target (chrome138) is older than
+ * the Chromium of any Electron from 38 on, so nothing it emits is too new.
+ */
 const common: BuildOptions = {
   bundle: true,
   external: ['electron'],

@@ -1,7 +1,7 @@
 // Serves the built renderer (dist/renderer) on app://notes/ for protocol.handle. Only GET/HEAD of
 // files that lie inside that directory: the path is decoded first and `..`, dot segments,
 // backslashes and NULs are refused, so %2e%2e or %2f cannot step outside. Every response carries
-// the renderer's CSP. Plain Node (the file reader is injected: main.ts passes fs.readFile, which
+// the renderer's CSP as a header, and HTML pages also as a <meta> tag. Plain Node (the file reader is injected: main.ts passes fs.readFile, which
 // Electron makes read inside app.asar), so tests run it without Electron.
 
 import { extname, join, sep } from 'node:path';
@@ -60,6 +60,21 @@ const HEADERS = {
 };
 
 /**
+ * The CSP also as a <meta> tag in every HTML page, so the policy holds even if a Chromium or
+ * Electron version ignored headers of custom-protocol responses. frame-ancestors is left out: it
+ * only works as a header (the header still carries it).
+ */
+export const CSP_META = `<meta http-equiv="Content-Security-Policy" content="${RENDERER_CSP.split(';').map((d) => d.trim()).filter((d) => !d.startsWith('frame-ancestors')).join('; ')}">`;
+
+function withCspMeta(html: Uint8Array): Uint8Array {
+  const text = new TextDecoder().decode(html);
+  const head = /<head(\s[^>]*)?>/i.exec(text);
+  if (head === null) return html;
+  const at = head.index + head[0].length;
+  return new TextEncoder().encode(`${text.slice(0, at)}\n    ${CSP_META}${text.slice(at)}`);
+}
+
+/**
  * The response to one app:// request. `read` returns the file's bytes or throws (missing,
  * a directory, unreadable): all of those are the same 404, so probing learns nothing.
  */
@@ -79,6 +94,8 @@ export async function serveRenderer(root: string, request: { readonly url: strin
   if (file === null || bytes === null) {
     return new Response('not found', { status: 404, headers: { ...HEADERS, 'Content-Type': 'text/plain; charset=utf-8' } });
   }
-  const headers = { ...HEADERS, 'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'Content-Length': String(bytes.byteLength) };
+  const ext = extname(file).toLowerCase();
+  if (ext === '.html') bytes = withCspMeta(bytes);
+  const headers = { ...HEADERS, 'Content-Type': TYPES[ext] ?? 'application/octet-stream', 'Content-Length': String(bytes.byteLength) };
   return new Response(request.method === 'HEAD' ? null : (bytes as Uint8Array<ArrayBuffer>), { status: 200, headers });
 }
