@@ -102,7 +102,7 @@ function followChild(child: ChildProcess): void {
  */
 function runElectron(executable: string, dataDir: string | undefined): Promise<{ running: true } | { running: false; reason: string } | { exited: number }> {
   const args = [ROOT, ...(dataDir === undefined ? [] : [`--data=${dataDir}`])];
-  const child = spawn(executable, args, { cwd: ROOT, stdio: ['inherit', 'pipe', 'pipe'], env: { ...process.env, ELECTRON_NO_ATTACH_CONSOLE: '1' } });
+  const child = spawn(executable, args, { cwd: ROOT, stdio: ['inherit', 'pipe', 'pipe'] });
   let lastError = '';
   return new Promise((done) => {
     let ready = false;
