@@ -160,6 +160,18 @@ describe('sender check', () => {
     }
   });
 
+  test('the same window and frame are recognised by their ids, whichever wrapper object Electron passes', () => {
+    const wc = { id: 7, mainFrame: { url: RENDERER_URL, processId: 3, routingId: 1 } };
+    const p: SenderPolicy = { webContents: () => wc, isOwnUrl: isRendererUrl };
+    const frame = (processId: number, routingId: number, url = RENDERER_URL) => ({ url, processId, routingId });
+    assert.equal(isTrustedSender({ sender: { id: 7 }, senderFrame: frame(3, 1) }, p), true);
+    assert.equal(isTrustedSender({ sender: { id: 8 }, senderFrame: frame(3, 1) }, p), false, 'another window');
+    assert.equal(isTrustedSender({ sender: { id: 7 }, senderFrame: frame(3, 2) }, p), false, 'a subframe');
+    assert.equal(isTrustedSender({ sender: { id: 7 }, senderFrame: frame(4, 1) }, p), false, 'another process');
+    assert.equal(isTrustedSender({ sender: { id: 7 }, senderFrame: frame(3, 1, 'https://evil.example/') }, p), false, 'another page');
+    assert.equal(isTrustedSender({ sender: {}, senderFrame: { url: RENDERER_URL } }, p), false, 'no ids, not the same objects');
+  });
+
   test('URLs that only look like ours are not ours', () => {
     for (const url of ['file:///app/notes/index.html', 'app://notes.evil/index.html', 'app://evil/notes/index.html', 'https://notes/index.html', 'app://user@notes/index.html', 'app://notes:8080/index.html', 'not a url']) {
       assert.equal(isTrustedSender({ sender: mainWindow, senderFrame: { url } }, { webContents: () => ({ mainFrame: { url } }), isOwnUrl: isRendererUrl }), false, url);

@@ -33,17 +33,38 @@ export class IpcError extends Error {
 
 // ---- who may call ---------------------------------------------------------------------------
 
+/** What the sender check reads of a frame: Electron's WebFrameMain has all of these. */
+export interface FrameLike {
+  readonly url: string;
+  readonly processId?: number;
+  readonly routingId?: number;
+}
+
 /** The parts of an invoke event the sender check reads (a fake one is enough in tests). */
 export interface SenderEvent {
   readonly sender: unknown;
-  readonly senderFrame: { readonly url: string } | null;
+  readonly senderFrame: FrameLike | null;
 }
 
 export interface SenderPolicy {
   /** The main window's webContents, or null while there is no window. */
-  readonly webContents: () => { readonly mainFrame: unknown } | null;
+  readonly webContents: () => { readonly id?: number; readonly mainFrame: FrameLike } | null;
   /** True for URLs of our own renderer page (window-options.ts isRendererUrl). */
   readonly isOwnUrl: (url: string) => boolean;
+}
+
+// Electron hands out one wrapper object per webContents and per frame, but identity is compared
+// together with the ids, which name them for certain (a webContents id; a frame's process and
+// routing ids), so the check holds whichever object Electron passes.
+function sameContents(a: unknown, b: { readonly id?: number }): boolean {
+  if (a === b) return true;
+  const id = (a as { id?: unknown } | null)?.id;
+  return typeof id === 'number' && id === b.id;
+}
+
+function sameFrame(a: FrameLike, b: FrameLike): boolean {
+  if (a === b) return true;
+  return typeof a.processId === 'number' && typeof a.routingId === 'number' && a.processId === b.processId && a.routingId === b.routingId;
 }
 
 /**
@@ -52,9 +73,9 @@ export interface SenderPolicy {
  */
 export function isTrustedSender(event: SenderEvent, policy: SenderPolicy): boolean {
   const wc = policy.webContents();
-  if (wc === null || event.sender !== wc) return false;
+  if (wc === null || !sameContents(event.sender, wc)) return false;
   const frame = event.senderFrame;
-  return frame !== null && frame === wc.mainFrame && policy.isOwnUrl(frame.url);
+  return frame !== null && sameFrame(frame, wc.mainFrame) && policy.isOwnUrl(frame.url);
 }
 
 // ---- argument schemas -----------------------------------------------------------------------
