@@ -4,7 +4,7 @@
 // (window.notesApi, the NotesApi contract of app/api.ts).
 
 import { useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
-import type { NoteSummary, NotesApi, SearchHit, SyncState } from '../app/api.ts';
+import type { Note, NoteSummary, NotesApi, SearchHit, SyncState } from '../app/api.ts';
 import { ConflictsView } from './components/ConflictsView.tsx';
 import { DebugPanel } from './components/DebugPanel.tsx';
 import { NoteEditor, type NoteChange, type NoteEditorHandle } from './components/NoteEditor.tsx';
@@ -14,7 +14,7 @@ import { ShortcutsDialog } from './components/ShortcutsDialog.tsx';
 import { Splitter } from './components/Splitter.tsx';
 import { TrashView } from './components/TrashView.tsx';
 import { DEFAULT_UI, discardDraft, draftSaved, leftoverDrafts, loadUiState, onPendingChange, pendingIds, saveUiState, type Draft, type UiState, type View } from './drafts.ts';
-import { errorCode, errorMessage } from './format.ts';
+import { errorCode, errorMessage, plainExcerpt } from './format.ts';
 import { isMac, matchShortcut } from './shortcuts.ts';
 
 /** How long a note keeps its "synced" badge after an update arrived from a peer. */
@@ -99,6 +99,8 @@ export function App({ api }: { api: NotesApi }) {
   const searchRef = useRef<HTMLInputElement>(null);
   const editorRef = useRef<NoteEditorHandle>(null);
   const focusAfterSwitch = useRef<'title' | 'body' | null>(null);
+  /** A note just created here, handed to its editor so it opens without another round trip. */
+  const created = useRef<Note | null>(null);
 
   const setUi = useCallback((patch: Partial<UiState>) => {
     setUiState((u) => {
@@ -224,6 +226,8 @@ export function App({ api }: { api: NotesApi }) {
 
   const byId = useMemo(() => new Map(notes.map((n) => [n.id, n])), [notes]);
   const shared = sharedUpTo(sync);
+  // With no other device paired yet every note is local: a badge on each would only be noise.
+  const hasPeers = (sync?.peers.length ?? 0) > 0;
 
   const badgesFor = useCallback((id: string): Badge[] => {
     const n = byId.get(id);
@@ -232,13 +236,13 @@ export function App({ api }: { api: NotesApi }) {
     if (pending.has(id)) out.push('pending');
     const at = synced.get(id);
     if (at !== undefined && now - at < SYNCED_BADGE_MS) out.push('synced');
-    else if (n && !pending.has(id) && n.updated > shared) out.push('local-only');
+    else if (n && !pending.has(id) && hasPeers && n.updated > shared) out.push('local-only');
     return out;
-  }, [byId, pending, synced, now, shared]);
+  }, [byId, pending, synced, now, shared, hasPeers]);
 
   const items: ListItem[] = useMemo(() => {
     if (hits) return hits.map((h) => ({ id: h.id, title: h.title, detail: h.snippet, updated: byId.get(h.id)?.updated ?? null, badges: badgesFor(h.id) }));
-    return notes.map((n) => ({ id: n.id, title: n.title, detail: n.excerpt.split('\n').find((l) => l.trim()) ?? '', updated: n.updated, badges: badgesFor(n.id) }));
+    return notes.map((n) => ({ id: n.id, title: n.title, detail: plainExcerpt(n.excerpt), updated: n.updated, badges: badgesFor(n.id) }));
   }, [hits, notes, byId, badgesFor]);
 
   const select = useCallback((id: string, focus: 'title' | 'body' | null = null) => {
@@ -259,6 +263,7 @@ export function App({ api }: { api: NotesApi }) {
       const note = await api.createNote({});
       const summary: NoteSummary = { id: note.id, title: note.title, excerpt: '', created: note.created, updated: note.updated, trashed: false, conflicted: false };
       setNotes((list) => [summary, ...list.filter((n) => n.id !== note.id)]);
+      created.current = note;
       setQuery('');
       select(note.id, 'title');
     } catch (e) {
@@ -302,14 +307,20 @@ export function App({ api }: { api: NotesApi }) {
           take();
           void s.newNote();
           break;
-        case 'search':
+        case 'search': {
           take();
-          s.setUi({ view: 'notes' });
-          requestAnimationFrame(() => {
+          // Focus at once when the box is on screen: the next keystrokes must land in it.
+          const focusSearch = (): void => {
             searchRef.current?.focus();
             searchRef.current?.select();
-          });
+          };
+          if (searchRef.current) focusSearch();
+          else {
+            s.setUi({ view: 'notes' });
+            requestAnimationFrame(focusSearch);
+          }
           break;
+        }
         case 'next-note':
         case 'prev-note':
           take();
@@ -415,17 +426,21 @@ export function App({ api }: { api: NotesApi }) {
             </div>
             {searchError && <p className="error small" role="alert">Search failed: {searchError}</p>}
             {hits && <p className="muted small list-caption" role="status" data-testid="search-count">{hits.length} {hits.length === 1 ? 'match' : 'matches'}</p>}
-            <NotesList
-              items={items}
-              selectedId={ui.selectedId}
-              label={hits ? 'Search results' : 'Notes, newest first'}
-              emptyText={hits ? 'No note matches.' : 'No notes yet. Press Alt+N to write one.'}
-              onSelect={(id) => select(id)}
-              onOpen={(id) => select(id, 'body')}
-            />
+            <div className="list-area">
+              <NotesList
+                items={items}
+                selectedId={ui.selectedId}
+                label={hits ? 'Search results' : 'Notes, newest first'}
+                emptyText={hits ? 'No note matches.' : 'No notes yet. Press Alt+N to write one.'}
+                onSelect={(id) => select(id)}
+                onOpen={(id) => select(id, 'body')}
+              />
+            </div>
             <footer className="sidebar-foot muted small">
-              <kbd>Alt</kbd>+<kbd>N</kbd> new · <kbd>{mod}</kbd>+<kbd>K</kbd> search · <kbd>Alt</kbd>+<kbd>↑</kbd><kbd>↓</kbd> switch ·{' '}
-              <button type="button" className="link" onClick={() => setHelp(true)}>all shortcuts</button>
+              <span><kbd>Alt N</kbd> new</span>
+              <span><kbd>{mod} K</kbd> search</span>
+              <span><kbd>Alt ↑↓</kbd> switch</span>
+              <span><kbd>?</kbd> all</span>
             </footer>
           </aside>
           <Splitter width={ui.sidebarWidth} min={SIDEBAR_MIN} max={SIDEBAR_MAX} label="Resize the notes list" onChange={(w) => setUi({ sidebarWidth: w })} />
@@ -435,6 +450,7 @@ export function App({ api }: { api: NotesApi }) {
               ref={editorRef}
               api={api}
               id={ui.selectedId}
+              initial={created.current}
               change={change}
               onTrashed={onTrashed}
               onOpenConflicts={(id) => {
@@ -455,7 +471,7 @@ export function App({ api }: { api: NotesApi }) {
       )}
       {ui.view === 'conflicts' && (
         <main className="view-main">
-          <ConflictsView api={api} version={version} focusId={conflictFocus} ownDevice={sync?.replicaId ?? null} onOpenNote={(id) => select(id, 'body')} />
+          <ConflictsView api={api} version={version} focusId={conflictFocus} sync={sync} onOpenNote={(id) => select(id, 'body')} />
         </main>
       )}
       {ui.view === 'pairing' && <main className="view-main"><PairingView api={api} sync={sync} syncError={syncError} /></main>}

@@ -15,6 +15,11 @@ export interface SaveState {
   readonly error: string | null;
   /** When the host last acknowledged a save of this note in this session. */
   readonly savedAt: number | null;
+  /**
+   * Everything typed so far would survive a reload or crash: it is in the IndexedDB draft or
+   * acknowledged by the host. False only for the few milliseconds a draft write takes.
+   */
+  readonly durable: boolean;
 }
 
 export interface Fields {
@@ -46,7 +51,8 @@ export class Autosaver {
   private saving = false;
   private failures = 0;
   private disposed = false;
-  private state: SaveState = { status: 'saved', error: null, savedAt: null };
+  private durableRev: number;
+  private state: SaveState = { status: 'saved', error: null, savedAt: null, durable: true };
 
   constructor(api: NotesApi, note: Note, opts: AutosaverOptions, startRev = 0) {
     this.api = api;
@@ -58,6 +64,7 @@ export class Autosaver {
     this.base = note.updated;
     this.rev = startRev;
     this.ackedRev = startRev;
+    this.durableRev = startRev;
   }
 
   fields(): Fields {
@@ -75,8 +82,9 @@ export class Autosaver {
     if (next.title === this.current.title && next.body === this.current.body) return;
     this.current = next;
     this.rev += 1;
-    void writeDraft({ id: this.id, title: next.title, body: next.body, base: this.base, rev: this.rev });
-    if (!this.saving) this.setState({ status: 'pending', error: null });
+    const rev = this.rev;
+    void writeDraft({ id: this.id, title: next.title, body: next.body, base: this.base, rev }).then(() => this.markDurable(rev));
+    this.setState(this.saving ? { durable: false } : { status: 'pending', error: null, durable: false });
     this.schedule(this.delayMs);
   }
 
@@ -132,6 +140,7 @@ export class Autosaver {
       const note = Object.keys(changes).length > 0 ? await this.api.saveNote(this.id, changes) : null;
       this.acked = sent;
       this.ackedRev = rev;
+      this.markDurable(rev);
       if (note) this.base = note.updated;
       this.failures = 0;
       await draftSaved(this.id, rev);
@@ -148,8 +157,16 @@ export class Autosaver {
     }
   }
 
+  private markDurable(rev: number): void {
+    if (rev <= this.durableRev) return;
+    this.durableRev = rev;
+    if (rev === this.rev && !this.state.durable) this.setState({ durable: true });
+  }
+
   private setState(patch: Partial<SaveState>): void {
-    this.state = { ...this.state, ...patch };
-    this.opts.onState(this.state);
+    const next = { ...this.state, ...patch };
+    if ((Object.keys(next) as (keyof SaveState)[]).every((k) => next[k] === this.state[k])) return;
+    this.state = next;
+    this.opts.onState(next);
   }
 }

@@ -38,7 +38,7 @@ let uiDb: UseStore | null = null;
 const drafts = (): UseStore => (draftDb ??= createStore('lan-notes-drafts', 'drafts'));
 const ui = (): UseStore => (uiDb ??= createStore('lan-notes-ui', 'state'));
 
-/** Highest revision written per note in this page; IndexedDB runs our transactions in the order they were made. */
+/** Highest revision written per note in this page (its draft is in IndexedDB or on its way there). */
 const latest = new Map<string, number>();
 const listeners = new Set<() => void>();
 
@@ -60,12 +60,53 @@ export function onPendingChange(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
-/** Writes the draft now (fire and forget: the order of writes is kept by IndexedDB). */
+/**
+ * Per-note write queue. A keystroke's draft is written at once; while a write of that note is
+ * still running, only the newest state waits for it (one transaction at a time per note, not one
+ * per keystroke: typing in a 100 KB note must not queue megabytes of writes). The last operation
+ * asked for is always the last one that lands, so a delete never races a write.
+ */
+type Op = { readonly kind: 'set'; readonly draft: Draft } | { readonly kind: 'del' };
+interface Slot {
+  running: boolean;
+  next: Op | null;
+  idle: Promise<void>;
+}
+const slots = new Map<string, Slot>();
+
+function enqueue(id: string, op: Op): Promise<void> {
+  let slot = slots.get(id);
+  if (!slot) {
+    slot = { running: false, next: null, idle: Promise.resolve() };
+    slots.set(id, slot);
+  }
+  slot.next = op;
+  if (!slot.running) slot.idle = run(id, slot);
+  return slot.idle;
+}
+
+async function run(id: string, slot: Slot): Promise<void> {
+  slot.running = true;
+  while (slot.next) {
+    const op = slot.next;
+    slot.next = null;
+    try {
+      if (op.kind === 'set') await set(id, op.draft, drafts());
+      else await del(id, drafts());
+    } catch (e) {
+      warn(op.kind === 'set' ? 'writing a draft' : 'deleting a draft', e);
+    }
+  }
+  slot.running = false;
+  if (slots.get(id) === slot) slots.delete(id);
+}
+
+/** Writes the draft now; resolves when it (or a newer state of the note) is in IndexedDB. */
 export function writeDraft(d: Omit<Draft, 'at'>): Promise<void> {
   const had = latest.has(d.id);
   latest.set(d.id, d.rev);
   if (!had) changed();
-  return set(d.id, { ...d, at: Date.now() } satisfies Draft, drafts()).catch((e) => warn('writing a draft', e));
+  return enqueue(d.id, { kind: 'set', draft: { ...d, at: Date.now() } });
 }
 
 /** The host saved revision `rev`: the draft goes unless a later keystroke already replaced it. */
@@ -73,12 +114,12 @@ export function draftSaved(id: string, rev: number): Promise<void> {
   if (latest.get(id) !== rev) return Promise.resolve();
   latest.delete(id);
   changed();
-  return del(id, drafts()).catch((e) => warn('deleting a draft', e));
+  return enqueue(id, { kind: 'del' });
 }
 
 export function discardDraft(id: string): Promise<void> {
   if (latest.delete(id)) changed();
-  return del(id, drafts()).catch((e) => warn('deleting a draft', e));
+  return enqueue(id, { kind: 'del' });
 }
 
 export async function readDraft(id: string): Promise<Draft | undefined> {

@@ -60,3 +60,12 @@ export function firstLine(text: string): string {
   const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
   return line.replace(/^#+\s*/, '').trim();
 }
+
+/** The start of a note's text for the list: its non-empty lines joined, without Markdown line markers. */
+export function plainExcerpt(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/^\s*(#{1,6}\s+|[-*+]\s+(\[[ xX]\]\s+)?|\d+[.)]\s+|>\s?)/, '').trim())
+    .filter((l) => l !== '')
+    .join(' · ');
+}

@@ -3,7 +3,7 @@
 // with that text, or the user edits a merged text and resolves with it.
 
 import { useEffect, useState } from 'react';
-import type { ConflictVersion, Note, NotesApi, TextField } from '../../app/api.ts';
+import type { ConflictVersion, Note, NotesApi, SyncState, TextField } from '../../app/api.ts';
 import { dateTime, errorMessage, shortId } from '../format.ts';
 
 interface Props {
@@ -11,12 +11,17 @@ interface Props {
   /** Bumped on every notes-changed event: refetch. */
   readonly version: number;
   readonly focusId: string | null;
-  /** Our own device (replica) id, to label "this device". */
-  readonly ownDevice: string | null;
+  /** To name the devices: our replica id, and each peer's. */
+  readonly sync: SyncState | null;
   readonly onOpenNote: (id: string) => void;
 }
 
-export function ConflictsView({ api, version, focusId, ownDevice, onOpenNote }: Props) {
+export function ConflictsView({ api, version, focusId, sync, onOpenNote }: Props) {
+  const deviceName = (device: string): string => {
+    if (device === sync?.replicaId) return 'This device';
+    const peer = sync?.peers.find((p) => p.replica === device);
+    return peer ? `Peer ${shortId(peer.id, 4)}` : `Device ${shortId(device, 4)}`;
+  };
   const [notes, setNotes] = useState<Note[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -53,7 +58,7 @@ export function ConflictsView({ api, version, focusId, ownDevice, onOpenNote }: 
           {(['title', 'body'] as const).map((field) => {
             const versions = note.conflicts[field];
             return versions && versions.length > 1 ? (
-              <FieldConflict key={`${field}-${note.updated}`} api={api} note={note} field={field} versions={versions} ownDevice={ownDevice} />
+              <FieldConflict key={`${field}-${note.updated}`} api={api} note={note} field={field} versions={versions} deviceName={deviceName} />
             ) : null;
           })}
         </article>
@@ -62,7 +67,7 @@ export function ConflictsView({ api, version, focusId, ownDevice, onOpenNote }: 
   );
 }
 
-function FieldConflict({ api, note, field, versions, ownDevice }: { api: NotesApi; note: Note; field: TextField; versions: readonly ConflictVersion[]; ownDevice: string | null }) {
+function FieldConflict({ api, note, field, versions, deviceName }: { api: NotesApi; note: Note; field: TextField; versions: readonly ConflictVersion[]; deviceName: (device: string) => string }) {
   const texts = versions.map((v) => v.value ?? '');
   const [merged, setMerged] = useState(() => (field === 'title' ? [...new Set(texts)].join(' / ') : [...new Set(texts)].join('\n\n')));
   const [busy, setBusy] = useState(false);
@@ -89,7 +94,7 @@ function FieldConflict({ api, note, field, versions, ownDevice }: { api: NotesAp
         {versions.map((v, i) => (
           <div key={`${v.device}-${v.wall}-${i}`} className="version card" data-testid="conflict-version" data-device={v.device}>
             <div className="version-meta">
-              <span className="device" title={v.device}>{v.device === ownDevice ? 'This device' : `Device ${shortId(v.device, 4)}`}</span>
+              <span className="device" title={`device ${v.device}`} data-testid="conflict-device">{deviceName(v.device)}</span>
               <time className="muted" dateTime={new Date(v.wall).toISOString()}>{dateTime(v.wall)}</time>
               {i === 0 && <span className="badge badge-shown" title="The version the note shows until you resolve">shown</span>}
             </div>

@@ -16,8 +16,13 @@ interface Props {
 
 const HEX = '0123456789abcdef';
 
+/** Identifies a session in the log (sessions have no id). */
+const sessionKey = (s: SessionSummary): string => `${s.startedAt}/${s.peer}/${s.role}`;
+
 export function DebugPanel({ api, sync, syncError, onRefresh }: Props) {
   const [running, setRunning] = useState(false);
+  /** The session the heatmap shows; null: the latest. */
+  const [picked, setPicked] = useState<string | null>(null);
   const [result, setResult] = useState<{ text: string; ok: boolean } | null>(null);
 
   const syncNow = async (): Promise<void> => {
@@ -62,10 +67,10 @@ export function DebugPanel({ api, sync, syncError, onRefresh }: Props) {
         <div className="debug-grid">
           <SelfSection sync={sync} />
           <GossipSection sync={sync} />
-          <PeersSection sync={sync} />
-          <MerkleSection sync={sync} />
           <PathsSection sync={sync} />
-          <SessionsSection sync={sync} />
+          <PeersSection sync={sync} />
+          <MerkleSection sync={sync} picked={picked} />
+          <SessionsSection sync={sync} picked={picked} onPick={setPicked} />
         </div>
       )}
     </section>
@@ -167,8 +172,9 @@ function latestSession(sync: SyncState): SessionSummary | null {
   return best;
 }
 
-function MerkleSection({ sync }: { sync: SyncState }) {
-  const last = latestSession(sync);
+function MerkleSection({ sync, picked }: { sync: SyncState; picked: string | null }) {
+  const last = (picked && sync.sessions.find((s) => sessionKey(s) === picked)) || latestSession(sync);
+  const isLatest = last === latestSession(sync);
   const differing = new Set(last?.differingTop ?? []);
   const maxCount = Math.max(1, ...sync.merkle.top);
   return (
@@ -191,7 +197,7 @@ function MerkleSection({ sync }: { sync: SyncState }) {
       <h3 className="heatmap-title">
         Top-level subtrees{' '}
         <span className="muted small">
-          {last ? `last session ${clockTime(last.startedAt)} with ${shortId(last.peer)} (${last.mode}): ${differing.size} of 16 differed` : 'no session yet'}
+          {last ? `${isLatest ? 'last session' : 'session'} ${clockTime(last.startedAt)} with ${shortId(last.peer)} (${last.mode}): ${differing.size} of 16 differed` : 'no session yet'}
         </span>
       </h3>
       <div className="heatmap" role="list" aria-label="Top-level subtrees: our key count, and whether the last session found it different" data-testid="merkle-heatmap">
@@ -215,7 +221,7 @@ function MerkleSection({ sync }: { sync: SyncState }) {
         })}
       </div>
       <p className="muted small legend">
-        <span className="key key-differs" aria-hidden="true" /> differed in the last session · shade: our key count in that subtree
+        <span className="key key-differs" aria-hidden="true" /> differed in that session · shade: our key count in that subtree (now)
       </p>
     </section>
   );
@@ -261,11 +267,13 @@ function PathsSection({ sync }: { sync: SyncState }) {
   );
 }
 
-function SessionsSection({ sync }: { sync: SyncState }) {
+function SessionsSection({ sync, picked, onPick }: { sync: SyncState; picked: string | null; onPick: (key: string | null) => void }) {
   const sessions = [...sync.sessions].sort((a, b) => b.startedAt - a.startedAt);
+  const shown = picked ?? (sessions[0] ? sessionKey(sessions[0]) : null);
   return (
     <section className="card wide" aria-labelledby="dbg-sessions" data-testid="debug-sessions">
       <h2 id="dbg-sessions">Anti-entropy sessions <span className="muted">· last {sessions.length}</span></h2>
+      {sessions.length > 0 && <p className="muted small">Pick a session&apos;s time to show its differing subtrees in the heatmap above.</p>}
       <SessionPlot sessions={sync.sessions} />
       {sessions.length > 0 && (
         <div className="table-wrap sessions-wrap">
@@ -280,8 +288,10 @@ function SessionsSection({ sync }: { sync: SyncState }) {
             </thead>
             <tbody>
               {sessions.map((s, i) => (
-                <tr key={`${s.startedAt}-${s.peer}-${i}`} data-testid="session-row" data-ok={s.ok} data-mode={s.mode} className={s.ok ? '' : 'failed'}>
-                  <td title={dateTime(s.startedAt)}>{clockTime(s.startedAt)}</td>
+                <tr key={`${sessionKey(s)}-${i}`} data-testid="session-row" data-ok={s.ok} data-mode={s.mode} className={`${s.ok ? '' : 'failed'}${shown === sessionKey(s) ? ' picked' : ''}`}>
+                  <td title={dateTime(s.startedAt)}>
+                    <button type="button" className="link" aria-pressed={shown === sessionKey(s)} onClick={() => onPick(i === 0 ? null : sessionKey(s))}>{clockTime(s.startedAt)}</button>
+                  </td>
                   <td><code title={s.peer}>{shortId(s.peer, 4)}</code></td>
                   <td>{s.mode}</td>
                   <td>{s.role}</td>

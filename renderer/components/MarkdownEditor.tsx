@@ -31,7 +31,8 @@ const External = Annotation.define<boolean>();
 const theme = EditorView.theme({
   '&': { height: '100%', color: 'var(--fg)', backgroundColor: 'var(--editor-bg)', fontSize: 'var(--editor-font-size, 15px)' },
   '&.cm-focused': { outline: 'none' },
-  '.cm-scroller': { fontFamily: 'var(--mono)', lineHeight: '1.6', overflow: 'auto' },
+  // Prose in the UI font; defaultHighlightStyle shows Markdown structure (headings, emphasis, links).
+  '.cm-scroller': { fontFamily: 'var(--font)', lineHeight: '1.65', overflow: 'auto' },
   '.cm-content': { padding: '16px 0 40vh', caretColor: 'var(--accent)', maxWidth: '80ch' },
   '.cm-line': { padding: '0 24px' },
   '.cm-cursor, .cm-dropCursor': { borderLeftColor: 'var(--accent)', borderLeftWidth: '2px' },

@@ -23,6 +23,8 @@ export interface NoteEditorHandle {
 interface Props {
   readonly api: NotesApi;
   readonly id: string;
+  /** The note as the host just returned it (a note created this moment): shown without a fetch. */
+  readonly initial?: Note | null;
   readonly change: NoteChange | null;
   readonly onTrashed: (id: string) => void;
   readonly onOpenConflicts: (id: string) => void;
@@ -35,9 +37,9 @@ interface Restored {
   readonly replaced: Fields | null;
 }
 
-const SAVED: SaveState = { status: 'saved', error: null, savedAt: null };
+const SAVED: SaveState = { status: 'saved', error: null, savedAt: null, durable: true };
 
-export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEditor({ api, id, change, onTrashed, onOpenConflicts, onError }, ref) {
+export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEditor({ api, id, initial, change, onTrashed, onOpenConflicts, onError }, ref) {
   const [note, setNote] = useState<Note | null>(null);
   const [fields, setFields] = useState<Fields>({ title: '', body: '' });
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -59,7 +61,7 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
     let live = true;
     let s: Autosaver | null = null;
     (async () => {
-      const [n, draft] = await Promise.all([api.getNote(id), readDraft(id)]);
+      const [n, draft] = await Promise.all([initial?.id === id ? initial : api.getNote(id), readDraft(id)]);
       if (!live) return;
       s = new Autosaver(api, n, {
         onState: (st) => live && setSave(st),
@@ -88,6 +90,8 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
       void s?.dispose();
       saver.current = null;
     };
+    // `initial` counts only when the note opens: the editor is keyed by note id.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, id]);
 
   // Another device or window changed this note: show it unless something typed here is unsaved.
@@ -196,13 +200,15 @@ function SaveIndicator({ state }: { state: SaveState }) {
     saved: state.savedAt ? 'Saved' : 'Saved',
     pending: 'Editing…',
     saving: 'Saving…',
-    error: 'Not saved, retrying',
+    error: 'Not saved, kept here',
   }[state.status];
   return (
     <span
       className={`save-state ${state.status}`}
       data-testid="save-state"
       data-state={state.status}
+      data-saved-at={state.savedAt ?? undefined}
+      data-durable={state.durable}
       role="status"
       aria-live="polite"
       title={state.error ? `${state.error}. Your text is kept on this device and saved when the host answers.` : state.savedAt ? `Saved at ${clockTime(state.savedAt)}` : undefined}

@@ -88,14 +88,18 @@ export function NotesList({ items, selectedId, label, emptyText, onSelect, onOpe
               <span className={`note-item-title${item.title.trim() ? '' : ' untitled'}`} data-testid="note-item-title">{title}</span>
               {item.updated !== null && <time className="note-item-time muted" dateTime={new Date(item.updated).toISOString()} title={dateTime(item.updated)}>{timeAgo(item.updated)}</time>}
             </div>
-            {item.detail && <div className="note-item-detail muted">{item.detail}</div>}
-            {item.badges.length > 0 && (
-              <div className="badges">
-                {item.badges.map((b) => (
-                  <span key={b} className={`badge badge-${b}`} data-testid="note-badge" data-badge={b} title={BADGE_TEXT[b].help}>
-                    {BADGE_TEXT[b].label}
+            {(item.detail || item.badges.length > 0) && (
+              <div className="note-item-bottom">
+                <span className="note-item-detail muted">{item.detail}</span>
+                {item.badges.length > 0 && (
+                  <span className="badges">
+                    {item.badges.map((b) => (
+                      <span key={b} className={`badge badge-${b}`} data-testid="note-badge" data-badge={b} title={BADGE_TEXT[b].help}>
+                        {BADGE_TEXT[b].label}
+                      </span>
+                    ))}
                   </span>
-                ))}
+                )}
               </div>
             )}
           </li>

@@ -121,7 +121,7 @@ function JoinForm({ api }: { api: NotesApi }) {
           onChange={(e) => setCode(e.target.value)}
           placeholder="XXXXX-XXXXX-…"
         />
-        <p id="join-help" className="muted small">Case and dashes do not matter. Notes already on this device are kept.</p>
+        <p id="join-help" className="muted small">Case and dashes do not matter. This device moves into the inviting device&apos;s vault; notes already here are kept and sync there.</p>
         {error && <p id="join-error" className="error" role="alert" data-testid="join-error">{error}</p>}
         {joined && <p className="success" role="status" data-testid="join-result">{joined}</p>}
         <button type="submit" className="btn primary" data-testid="join-button" disabled={busy}>{busy ? 'Joining…' : 'Join'}</button>
@@ -146,7 +146,7 @@ function Devices({ api, sync, syncError }: Props) {
       setAdded(true);
       setAddress('');
     } catch (err) {
-      setError(errorMessage(err));
+      setError(`Could not connect: ${errorMessage(err)}`);
     } finally {
       setBusy(false);
     }

@@ -4,12 +4,13 @@
 import qrcode from 'qrcode-generator';
 import { useMemo } from 'react';
 
-export function QrCode({ text, label, size = 192 }: { text: string; label: string; size?: number }) {
+export function QrCode({ text, label, size = 200 }: { text: string; label: string; size?: number }) {
   const { n, d } = useMemo(() => {
     const qr = qrcode(0, 'M');
-    // Invite codes are ASCII upper-case base32 with dashes: alphanumeric mode would not take dashes
-    // in lower case, so byte mode keeps it simple and exact.
-    qr.addData(text, 'Byte');
+    // Invite codes are upper-case Crockford base32 with dashes: all in QR's alphanumeric set
+    // (0-9 A-Z space $ % * + - . / :), which packs 5.5 bits a character instead of 8, so the
+    // code is fewer, larger modules and scans more easily. Anything else goes as bytes.
+    qr.addData(text, /^[0-9A-Z $%*+\-./:]*$/.test(text) ? 'Alphanumeric' : 'Byte');
     qr.make();
     const count = qr.getModuleCount();
     let path = '';

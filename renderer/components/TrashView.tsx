@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'react';
 import type { NoteSummary, NotesApi } from '../../app/api.ts';
-import { dateTime, errorMessage, firstLine, timeAgo } from '../format.ts';
+import { dateTime, errorMessage, firstLine, plainExcerpt, timeAgo } from '../format.ts';
 
 interface Props {
   readonly api: NotesApi;
@@ -56,7 +56,7 @@ export function TrashView({ api, version, onRestored }: Props) {
             <li key={n.id} className="card trash-item" data-testid="trash-item" data-note-id={n.id}>
               <div>
                 <div className="note-item-title">{n.title.trim() || firstLine(n.excerpt) || 'Untitled'}</div>
-                <div className="muted small">{n.excerpt.slice(0, 120)}</div>
+                <div className="muted small trash-excerpt">{plainExcerpt(n.excerpt)}</div>
                 <time className="muted small" title={dateTime(n.updated)}>Changed {timeAgo(n.updated)}</time>
               </div>
               <button type="button" className="btn" data-testid="restore-button" disabled={busy === n.id} onClick={() => void restore(n.id)}>Restore</button>
