@@ -40,7 +40,7 @@ function fatalOf(e: unknown): Fatal {
   if (code === 'E_UNAUTHORIZED') {
     return {
       title: 'This page needs its access link',
-      detail: 'Open the "ui" link that `npm run peer` printed when it started (it ends in #token=…). The token is kept for this tab only.',
+      detail: 'Open the "ui" link that npm run peer printed when it started (it ends in #token=…). The token is kept for this tab only.',
     };
   }
   if (code === 'E_NETWORK' || code === 'E_TIMEOUT') return { title: 'Cannot reach the notes host', detail: `${errorMessage(e)}. Is it still running?` };
@@ -82,6 +82,8 @@ export function App({ api }: { api: NotesApi }) {
   const [ready, setReady] = useState(false);
   const [fatal, setFatal] = useState<Fatal | null>(null);
   const [ui, setUiState] = useState<UiState>(DEFAULT_UI);
+  const uiRef = useRef(ui);
+  uiRef.current = ui;
   const [notes, setNotes] = useState<NoteSummary[]>([]);
   const [query, setQuery] = useState('');
   const [hits, setHits] = useState<SearchHit[] | null>(null);
@@ -246,11 +248,20 @@ export function App({ api }: { api: NotesApi }) {
   }, [hits, notes, byId, badgesFor]);
 
   const select = useCallback((id: string, focus: 'title' | 'body' | null = null) => {
+    // Already open: focus it now; otherwise once the new editor is mounted (effect below).
+    if (id === uiRef.current.selectedId && uiRef.current.view === 'notes') {
+      if (focus === 'title') editorRef.current?.focusTitle();
+      else if (focus === 'body') editorRef.current?.focusBody();
+      return;
+    }
     focusAfterSwitch.current = focus;
     setUi({ selectedId: id, view: 'notes' });
   }, [setUi]);
 
   useEffect(() => {
+    // The editor of a just-created note took it in its mount effect (children's effects run
+    // first); reopening that note later must fetch it, never reuse this stale copy.
+    created.current = null;
     const f = focusAfterSwitch.current;
     focusAfterSwitch.current = null;
     if (f === 'title') editorRef.current?.focusTitle();
@@ -388,7 +399,7 @@ export function App({ api }: { api: NotesApi }) {
             <span className="dot" aria-hidden="true" />
             {syncError ? 'Sync off' : sync ? (connected > 0 ? `${connected} device${connected === 1 ? '' : 's'} connected` : 'No devices connected') : 'Connecting…'}
           </span>
-          <button type="button" className="btn subtle" data-testid="shortcuts-button" aria-keyshortcuts="?" onClick={() => setHelp(true)}>Shortcuts</button>
+          <button type="button" className="btn subtle" data-testid="shortcuts-button" aria-keyshortcuts="?" onClick={() => setHelp(true)}>Shortcuts <kbd>?</kbd></button>
         </div>
       </header>
 
@@ -440,7 +451,6 @@ export function App({ api }: { api: NotesApi }) {
               <span><kbd>Alt N</kbd> new</span>
               <span><kbd>{mod} K</kbd> search</span>
               <span><kbd>Alt ↑↓</kbd> switch</span>
-              <span><kbd>?</kbd> all</span>
             </footer>
           </aside>
           <Splitter width={ui.sidebarWidth} min={SIDEBAR_MIN} max={SIDEBAR_MAX} label="Resize the notes list" onChange={(w) => setUi({ sidebarWidth: w })} />

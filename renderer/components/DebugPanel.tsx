@@ -239,7 +239,7 @@ function MerkleRow({ peer, ours }: { peer: PeerState; ours: SyncState['merkle'] 
         {m === null ? <span className="muted">not reported yet</span> : (
           <span className={`pill ${same ? 'ok' : 'warn'}`} data-testid="merkle-compare" data-same={same}>{same ? 'same root' : `differs (${m.count - ours.keys >= 0 ? '+' : ''}${m.count - ours.keys} keys)`}</span>
         )}
-        <div className="muted small">as reported in its last session</div>
+        {m !== null && peer.lastSession && <div className="muted small">as it reported at {clockTime(peer.lastSession.startedAt)} (its last session)</div>}
       </td>
     </tr>
   );

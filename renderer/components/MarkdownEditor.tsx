@@ -7,7 +7,7 @@
 
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { markdownKeymap, markdownLanguage, pasteURLAsLink } from '@codemirror/lang-markdown';
-import { defaultHighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror/language';
+import { defaultHighlightStyle, HighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror/language';
 import { Annotation, EditorState, Prec, type Extension } from '@codemirror/state';
 import { EditorView, keymap, placeholder } from '@codemirror/view';
 import { forwardRef, useEffect, useImperativeHandle, useRef } from 'react';
@@ -40,6 +40,22 @@ const theme = EditorView.theme({
   '.cm-placeholder': { color: 'var(--muted)' },
 });
 
+/**
+ * CodeMirror's default highlight style, with each fixed colour turned into a CSS variable that
+ * falls back to it (`var(--hl-404740, #404740)`), so styles.css can give dark mode readable
+ * colours; headings are larger instead of underlined. Built from defaultHighlightStyle.specs, so
+ * no direct dependency on @lezer/highlight's tags is needed.
+ */
+const highlightStyle = HighlightStyle.define(defaultHighlightStyle.specs.map((spec) => {
+  const out: Record<string, unknown> = { ...spec };
+  if (typeof spec.color === 'string') out.color = `var(--hl-${spec.color.slice(1)}, ${spec.color})`;
+  if (spec.fontWeight === 'bold' && spec.textDecoration === 'underline') {
+    out.textDecoration = 'none';
+    out.fontSize = '1.12em';
+  }
+  return out as typeof spec;
+}));
+
 function extensions(onChange: { current: (v: string) => void }, label: string, readOnly: boolean): Extension[] {
   return [
     history(),
@@ -48,7 +64,7 @@ function extensions(onChange: { current: (v: string) => void }, label: string, r
     // JavaScript parsers (~300 KB) for highlighting inline HTML tags in notes.
     new LanguageSupport(markdownLanguage, [pasteURLAsLink]),
     Prec.high(keymap.of(markdownKeymap)),
-    syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+    syntaxHighlighting(highlightStyle),
     EditorView.lineWrapping,
     placeholder('Write in Markdown…'),
     theme,

@@ -77,10 +77,6 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
         void discardDraft(id);
       }
       setFields(s.fields());
-      const focus = wantFocus.current;
-      wantFocus.current = null;
-      // After this render has put the inputs on screen.
-      requestAnimationFrame(() => (focus === 'title' ? titleRef.current?.focus() : focus === 'body' ? editorRef.current?.focus() : undefined));
     })().catch((e) => live && setLoadError(errorMessage(e)));
     const onHide = (): void => void s?.flush();
     window.addEventListener('pagehide', onHide);
@@ -93,6 +89,17 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
     // `initial` counts only when the note opens: the editor is keyed by note id.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, id]);
+
+  // A focus asked for while the note was loading: now the inputs are on screen (child effects,
+  // which create the editor view, have run before this one).
+  const loaded = note !== null;
+  useEffect(() => {
+    if (!loaded) return;
+    const focus = wantFocus.current;
+    wantFocus.current = null;
+    if (focus === 'title') titleRef.current?.focus();
+    else if (focus === 'body') editorRef.current?.focus();
+  }, [loaded]);
 
   // Another device or window changed this note: show it unless something typed here is unsaved.
   useEffect(() => {

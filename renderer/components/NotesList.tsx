@@ -82,7 +82,8 @@ export function NotesList({ items, selectedId, label, emptyText, onSelect, onOpe
             className="note-item"
             data-testid="note-item"
             data-note-id={item.id}
-            onClick={() => onOpen(item.id)}
+            onClick={() => onSelect(item.id)}
+            onDoubleClick={() => onOpen(item.id)}
           >
             <div className="note-item-top">
               <span className={`note-item-title${item.title.trim() ? '' : ' untitled'}`} data-testid="note-item-title">{title}</span>
