@@ -32,16 +32,23 @@ const TYPES: Record<string, string> = {
 
 /**
  * The UI loads only its own files and talks only to this server: no inline script, no eval, no
- * third-party anything, and no page may frame it (clickjacking).
+ * third-party anything, and no page may frame it (clickjacking). Exactly what the built UI
+ * (dist/renderer) needs and nothing more:
+ *  - script-src 'self': bridge.js and the app bundle; no inline script, no eval.
+ *  - style-src 'self': the bundled CSS file. No 'unsafe-inline' and no nonce: CodeMirror, the one
+ *    part that makes styles at run time, is mounted in a shadow root, where it adopts a
+ *    constructed stylesheet (script-made CSSOM, not governed by style-src) instead of adding a
+ *    <style> element (renderer/components/MarkdownEditor.tsx). React's style props are CSSOM too.
+ *  - connect-src 'self': the API and its event stream.
+ *  - img-src 'self': nothing today (the QR code is inline SVG elements); keeps a favicon possible.
+ *    No data:/blob:, no fonts, no manifest: the UI uses none.
  */
 export const UI_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
+  "img-src 'self'",
   "connect-src 'self'",
-  "manifest-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
