@@ -16,6 +16,8 @@ export interface PeerInfo {
   readonly peerId: string;
   readonly vault: string;
   readonly addresses: string[];
+  /** The UI's address with its token (`<api>/#token=…`), when the peer serves the built UI. */
+  readonly ui?: string;
 }
 
 export interface PeerProcess {
