@@ -35,7 +35,11 @@ export interface SyncNodeOptions {
   /** Test-only switch: no rumor is published or accepted, so only anti-entropy moves data. */
   readonly gossip?: boolean;
   readonly antiEntropyIntervalMs?: number;
-  /** Window in which a burst of local writes (typing) is batched into one rumor. */
+  /**
+   * Window in which a burst of local writes (typing) is batched into one rumor. The first write
+   * after a quiet spell is published at once; the writes that follow it within the window go out
+   * together when the window closes (default 25 ms).
+   */
   readonly rumorBatchMs?: number;
   /** Heartbeat rounds a rumor stays in gossip (the seed's "k"). */
   readonly rumorRounds?: number;
@@ -206,11 +210,21 @@ export class SyncNode {
   private queueRumor(records: readonly KeyRecord[]): void {
     if (this.opts.gossip === false || this.stopped) return;
     for (const r of records) this.pending.set(r.key, r);
-    this.flushTimer ??= setTimeout(() => void this.flush(), this.opts.rumorBatchMs ?? 25);
+    // Leading edge: an isolated write must not wait out the window (it would add the whole
+    // window to every edit's latency); only the writes that follow it are held back and batched.
+    if (this.flushTimer === null) this.publishAndHold();
+  }
+
+  /** Publishes what is pending now, then holds further writes for one batching window. */
+  private publishAndHold(): void {
+    void this.flush();
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      if (this.pending.size > 0 && !this.stopped) this.publishAndHold();
+    }, this.opts.rumorBatchMs ?? 25);
   }
 
   private async flush(): Promise<void> {
-    this.flushTimer = null;
     const records = [...this.pending.values()];
     this.pending = new Map();
     for (const rumor of rumorsFor(this.vault.id, this.replica.replicaId, records)) {
