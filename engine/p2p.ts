@@ -164,6 +164,12 @@ export async function createP2P(opts: P2POptions): Promise<P2PNode> {
     mcacheGossip: historyGossip,
     heartbeatInterval: opts.gossip?.heartbeatMs ?? 1000,
     ...(opts.gossip?.maxMessageBytes !== undefined ? { maxInboundDataLength: opts.gossip.maxMessageBytes } : {}),
+    // A rumor reaches a peer once per mesh neighbour. Without a fast id every copy is decoded
+    // and its Ed25519 signature verified before gossipsub sees it is a duplicate; with one, the
+    // copies after the first are dropped at once. The id is the message id StrictSign uses
+    // (author + seqno), so it merges exactly the messages gossipsub would merge anyway, and
+    // gossipsub only caches it for a message whose signature checked out.
+    fastMsgIdFn: (msg) => `${Buffer.from(msg.from ?? []).toString('base64')}/${Buffer.from(msg.seqno ?? []).toString('base64')}`,
     metricsRegister: counters.register,
     metricsTopicStrToLabel: new Map([[topic, 'vault']]),
     // Score only what matters for a quiet topic of one person's laptops: rejected rumors (P4).
@@ -190,6 +196,15 @@ export async function createP2P(opts: P2POptions): Promise<P2PNode> {
     start: false,
     privateKey,
     addresses: { listen: [...opts.listen] },
+    // libp2p pings every connection (by default every 10 s) and aborts it when a ping takes over
+    // 5 s. A peer busy merging a large sync on a loaded laptop can take longer than that to answer
+    // while its connection is alive, and the abort kills the very session keeping it busy
+    // (bench/initial-sync.ts: a 20 MB join on a CPU-loaded machine failed that way mid-transfer
+    // in 5 of 6 runs, and in none of 6 with these settings).
+    // Ping every 30 s with a fixed 20 s timeout, shorter than the interval because a ping still
+    // pending when the next one is due also counts as a failure. A dead connection is still
+    // dropped within a minute.
+    connectionMonitor: { pingInterval: 30_000, pingTimeout: { minTimeout: 20_000, maxTimeout: 20_000 } },
     transports: [tcp()],
     connectionProtector: preSharedKey({ psk: opts.vault.swarmKey }),
     connectionEncrypters: [noise()],
