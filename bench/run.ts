@@ -1,7 +1,11 @@
 // `npm run bench [-- --json] [-- --quick]`: prints every benchmark's figures. Not a test: the
 // figures are read by people (and the README), never asserted against the clock.
+// `--only=anti-entropy|write|open|gossip|initial-sync|framing` runs one section.
 
+import { framingRows } from './ae-framing.ts';
 import { antiEntropyRows, type AeRow } from './anti-entropy.ts';
+import { DEFAULT_GOSSIP_CONFIGS, gossipLatencyRows } from './gossip-latency.ts';
+import { initialSyncRows } from './initial-sync.ts';
 import type { Mode } from '../engine/protocol.ts';
 import { openRows } from './store-open.ts';
 import { throughputRows } from './write-throughput.ts';
@@ -48,4 +52,29 @@ if (!only || only === 'write') {
 
 if (!only || only === 'open') {
   emit('store open: SQLite open + Merkle tree rebuild', openRows(quick ? [100_000] : [100_000, 1_000_000]) as unknown as Record<string, unknown>[]);
+}
+
+// The sections below run real libp2p nodes on 127.0.0.1 (mDNS off, ports picked by the OS).
+const progress = (s: string): void => {
+  if (!json) process.stderr.write(s);
+};
+/** Like emit(), with a short `bench` key in --json output. */
+function emitAs(key: string, title: string, rows: Record<string, unknown>[]): void {
+  if (json) for (const r of rows) console.log(JSON.stringify({ bench: key, ...r }));
+  else emit(title, rows);
+}
+
+if (!only || only === 'gossip') {
+  const rows = await gossipLatencyRows(quick ? { writes: 60, configs: DEFAULT_GOSSIP_CONFIGS.slice(0, 1) } : { writes: 300 }, progress);
+  emitAs('gossip', 'gossip latency: 10 peer processes, write -> merged on each peer (ms), target p99 <= 50 ms', rows as unknown as Record<string, unknown>[]);
+}
+
+if (!only || only === 'initial-sync') {
+  const rows = await initialSyncRows({ notes: quick ? 2000 : 10_000 }, progress);
+  emitAs('initial-sync', 'initial sync: a new peer joins a vault of ~2 KB notes vs a raw TCP copy of the same records, target <= 2x', rows as unknown as Record<string, unknown>[]);
+}
+
+if (!only || only === 'framing') {
+  const rows = await framingRows(quick ? [1000, 10_000] : [1000, 100_000], quick ? [0, 1, 10, 1000] : [0, 1, 10, 100, 1000], progress);
+  emitAs('framing', 'anti-entropy over libp2p: TCP payload vs the session\'s own message bytes', rows as unknown as Record<string, unknown>[]);
 }
