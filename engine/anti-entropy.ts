@@ -51,6 +51,8 @@ export const DEFAULTS = { width: 4, listMax: 32, recentMax: 32 } as const;
 /** A listing of this many entries still fits one frame (P-LIM-2), so listings are never split. */
 const MAX_LIST = 4096;
 const MAX_RECENT = 10_000;
+/** Received records held before merging, so memory stays bounded on a huge transfer. */
+const INBOX_BYTES = 32 * 1024 * 1024;
 
 function bounded(name: string, value: number, min: number, max: number): number {
   if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
@@ -101,6 +103,9 @@ export class AntiEntropySession {
   /** The peer's hello continues in more frames (whole mode ships records with it). */
   private helloOpen = false;
   private pending = newOut();
+  private inbox: KeyRecord[] = [];
+  private inboxBytes = 0;
+  private message = new Map<string, KeyState>();
   private readonly top = new Set<number>();
 
   private constructor(source: SyncSource, role: SessionStats['role'], mode: Mode, opts: Partial<SessionOptions>) {
@@ -215,7 +220,7 @@ export class AntiEntropySession {
     this.stats.requested = h.mode;
     this.stats.peerReplica = h.replica;
     this.stats.peerRoot = { count: h.root.count, digest: hex(h.status) };
-    this.take(h.records);
+    this.take(h.records, !h.more);
     this.helloOpen = h.more;
     return h.more ? [] : this.completeHello(h);
   }
@@ -255,7 +260,7 @@ export class AntiEntropySession {
       if (step.fin || step.peer || step.recent || step.rootCheck || step.nodes.length + step.lists.length + step.wants.length + step.wantAll.length + step.summaries.length > 0) {
         return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'a hello continuation may carry only records'), encodeFault('malformed', 'bad hello continuation'));
       }
-      this.take(step.records);
+      this.take(step.records, !step.more);
       this.helloOpen = step.more;
       return step.more ? [] : this.completeHello(this.helloFromPeer!);
     }
@@ -275,7 +280,7 @@ export class AntiEntropySession {
     if (step.recent && (this.stats.role !== 'initiator' || this.peer?.cursor == null)) {
       return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'recent request without a cursor'), encodeFault('malformed', 'recent request without a cursor'));
     }
-    const received = this.take(step.records);
+    const received = this.take(step.records, !step.more);
     // Repeated or nested wants are answered once: a peer cannot multiply our work or our reply.
     const wanted = new Map<string, { path: Path; ids: Set<number> }>();
     for (const want of step.wants) {
@@ -451,11 +456,29 @@ export class AntiEntropySession {
     return out;
   }
 
-  private take(records: readonly KeyRecord[]): Map<string, KeyState> {
+  /**
+   * Records of a message are merged together when its last frame arrives (in chunks of at most
+   * INBOX_BYTES), so one commit covers many frames and a note whose fields travel in different
+   * frames is indexed once, not once per field. Returns every record of the message so far.
+   */
+  private take(records: readonly KeyRecord[], last: boolean): Map<string, KeyState> {
     this.stats.recordsReceived += records.length;
-    for (const r of records) this.stats.recordBytesReceived += encodeRecord(r).length;
-    if (records.length > 0) this.source.apply(records);
-    return new Map(records.map((r) => [r.key, r.state]));
+    for (const r of records) {
+      const size = encodeRecord(r).length;
+      this.stats.recordBytesReceived += size;
+      this.inboxBytes += size;
+      this.inbox.push(r);
+      this.message.set(r.key, r.state);
+    }
+    if (last || this.inboxBytes > INBOX_BYTES) {
+      const batch = this.inbox;
+      this.inbox = [];
+      this.inboxBytes = 0;
+      if (batch.length > 0) this.source.apply(batch);
+    }
+    const message = this.message;
+    if (last) this.message = new Map();
+    return message;
   }
 
   private countSent(frames: Uint8Array[]): void {

@@ -26,6 +26,8 @@ describe('three peers and a late fourth', { timeout: 90_000 }, () => {
     const { code } = await a.api.invite();
     const [b, c] = await Promise.all([peer({ join: code }), peer({ join: code })]);
     await waitFor('B and C connected to A', async () => (await a.api.syncState()).peers.filter((p) => p.connected).length >= 2);
+    // A rumor goes to the peers A knows to be subscribed; wait until both subscriptions arrived.
+    await waitFor('B and C subscribed to the vault topic', async () => (await a.api.syncState()).gossip.topicPeers >= 2);
     const note = await a.api.createNote({ title: 'Shopping', body: 'eggs' });
     for (const x of [b, c]) assert.equal(await waitFor('note on peer', () => bodyOn(x, note.id)), 'eggs');
     const sb = await b.api.syncState();

@@ -1023,7 +1023,7 @@ describe('R-ERR-1 a bad frame fails the session, gets ERROR malformed back, and 
     });
   }
 
-  test('records from earlier valid frames of the session stay merged; the bad frame\'s do not', () => {
+  test('a bad frame fails its whole message: records of the message\'s earlier frames are not merged either', () => {
     const big = (i: number) => `${i}`.repeat(600_000);
     const BIG: Scenario = {
       name: 'big whole',
@@ -1043,9 +1043,9 @@ describe('R-ERR-1 a bad frame fails the session, gets ERROR malformed back, and 
     const inj = inject(BIG, g.sent, 2, g.sent[2].bytes.slice(0, 1000));
     assertRefused(inj, 'E_FRAME_MALFORMED', 'malformed', 'truncated third frame');
     const valueOf = (key: string) => inj.replica.get(key)?.versions[0].value;
-    assert.ok(valueOf(k0[0]) === big(Number(k0[0].slice(1))), 'the first frame\'s record stays merged');
-    assert.ok(valueOf(k1[0]) === big(Number(k1[0].slice(1))), 'the second frame\'s record stays merged');
-    assert.equal(inj.replica.get(k2[0]), undefined, 'the bad frame\'s record is not');
+    // Records are merged when a message's last frame arrives, so the two valid frames before the
+    // bad one were held, never merged, and are dropped with the session.
+    for (const k of [k0[0], k1[0], k2[0]]) assert.equal(valueOf(k), undefined, `${k} of the refused message is not merged`);
   });
 
   const unknown: [string, number, () => Uint8Array][] = [
@@ -1149,12 +1149,12 @@ describe('R-ERR-2 a frame out of turn fails the session with E_PROTOCOL_STATE, m
     ['FIN', F_FIN, plain],
     ['PEER', F_PEER, (w: ByteWriter) => { peerSection(w); plain(w); }],
   ] as const) {
-    test(`control (${name}) in a hello continuation: refused; the hello frame's own records stay merged`, () => {
+    test(`control (${name}) in a hello continuation: refused; nothing of that hello is merged`, () => {
       const { b } = pair();
       const resp = AntiEntropySession.respond(b);
       const first: KeyRecord = { key: 'first', state: INTRUDER.state };
       assert.deepEqual(resp.receive(helloFrame({ flags: F_MORE, records: [first] })), []);
-      assert.ok(b.get('first'), 'the hello frame was valid and merged');
+      assert.equal(b.get('first'), undefined, 'records wait for the message\'s last frame');
       const before = snapshot(b);
       const out = resp.receive(stepFrame(flags, body));
       assert.equal(resp.status, 'failed');
@@ -1163,6 +1163,7 @@ describe('R-ERR-2 a frame out of turn fails the session with E_PROTOCOL_STATE, m
       asFault(out[0]);
       assert.deepEqual(snapshot(b), before);
       assert.equal(b.get('intruder'), undefined);
+      assert.equal(b.get('first'), undefined, 'the refused message\'s first frame was dropped with it');
     });
   }
 });
