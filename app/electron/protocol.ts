@@ -5,28 +5,9 @@
 // Electron makes read inside app.asar), so tests run it without Electron.
 
 import { extname, join, sep } from 'node:path';
+import { CONTENT_TYPES as TYPES } from '../content-types.ts';
 import { RENDERER_CSP, RENDERER_HOST, RENDERER_SCHEME } from './window-options.ts';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.webmanifest': 'application/manifest+json',
-  '.txt': 'text/plain; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 
 /** The file under `root` that an app://notes/ URL names, or null for anything else. */
 export function rendererFile(root: string, url: string): string | null {
