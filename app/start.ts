@@ -31,6 +31,8 @@ const HELP = `Usage: npm start [-- options]
   --ui DIR       built UI the headless fallback serves (default dist/renderer)
   --headless     do not try Electron: run the headless peer with the UI in your browser
   --no-build     do not build; say what is missing instead
+  --no-mdns      do not discover peers by mDNS
+  --listen MA    libp2p listen multiaddr (repeatable; default every IPv4 interface)
   --help`;
 
 const say = (line: string): void => {
@@ -100,8 +102,8 @@ function followChild(child: ChildProcess): void {
  * Runs Electron on this repo. Resolves 'running' once its main process printed its ready line (it
  * keeps running; its output is passed through), or the reason it failed before that.
  */
-function runElectron(executable: string, dataDir: string | undefined): Promise<{ running: true } | { running: false; reason: string } | { exited: number }> {
-  const args = [ROOT, ...(dataDir === undefined ? [] : [`--data=${dataDir}`])];
+function runElectron(executable: string, dataDir: string | undefined, net: readonly string[]): Promise<{ running: true } | { running: false; reason: string } | { exited: number }> {
+  const args = [ROOT, ...(dataDir === undefined ? [] : [`--data=${dataDir}`]), ...net];
   const child = spawn(executable, args, { cwd: ROOT, stdio: ['inherit', 'pipe', 'pipe'] });
   let lastError = '';
   return new Promise((done) => {
@@ -132,8 +134,8 @@ function runElectron(executable: string, dataDir: string | undefined): Promise<{
 }
 
 /** The headless peer with the UI; prints the UI's URL from its start line. */
-function runHeadless(dataDir: string, uiDir: string): void {
-  const child = spawn(process.execPath, [PEER, '--data', dataDir, '--ui', uiDir], { cwd: ROOT, stdio: ['inherit', 'pipe', 'inherit'] });
+function runHeadless(dataDir: string, uiDir: string, net: readonly string[]): void {
+  const child = spawn(process.execPath, [PEER, '--data', dataDir, '--ui', uiDir, ...net], { cwd: ROOT, stdio: ['inherit', 'pipe', 'inherit'] });
   followChild(child);
   let first = true;
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -155,7 +157,10 @@ function runHeadless(dataDir: string, uiDir: string): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { data: { type: 'string' }, ui: { type: 'string' }, headless: { type: 'boolean' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      data: { type: 'string' }, ui: { type: 'string' }, headless: { type: 'boolean' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean' },
+      'no-mdns': { type: 'boolean' }, listen: { type: 'string', multiple: true },
+    },
     strict: true,
   });
   if (values.help) {
@@ -164,6 +169,8 @@ async function main(): Promise<void> {
   }
   const noBuild = values['no-build'] === true;
   const dataDir = values.data === undefined ? undefined : resolve(values.data);
+  // Network options go to whichever host starts (tests keep mDNS off and listen on loopback).
+  const net = [...(values['no-mdns'] ? ['--no-mdns'] : []), ...(values.listen ?? []).map((l) => `--listen=${l}`)];
   const uiDir = values.ui === undefined ? UI_DIR : resolve(values.ui);
   if (values.ui === undefined && !ensureUi(noBuild)) process.exit(1);
 
@@ -175,14 +182,14 @@ async function main(): Promise<void> {
     why = runtime.reason;
   } else {
     if (!(await ensureElectronBundles(noBuild))) process.exit(1);
-    const r = await runElectron(runtime.executable, dataDir);
+    const r = await runElectron(runtime.executable, dataDir, net);
     if ('exited' in r) process.exit(r.exited);
     if (r.running) return;
     why = r.reason;
   }
   // The one line that says why there is no desktop window.
   say(`no desktop window: ${why}. Starting the headless peer with the same UI in your browser instead.`);
-  runHeadless(dataDir ?? notesDataDir(desktopUserDataDir(process.platform, process.env, homedir())), uiDir);
+  runHeadless(dataDir ?? notesDataDir(desktopUserDataDir(process.platform, process.env, homedir())), uiDir, net);
 }
 
 main().catch((e) => {

@@ -49,6 +49,8 @@ before(async () => {
     }
     return write(chunk, ...rest);
   }) as typeof process.stdout.write;
+  // The real engine starts inside: keep mDNS off and libp2p on loopback, as npm start passes them.
+  process.argv.push('--no-mdns', '--listen=/ip4/127.0.0.1/tcp/0');
   await import(pathToFileURL(join(appDir, 'dist', 'electron', 'main.js')).href);
   const end = Date.now() + 20_000;
   while (fake.windows.length === 0 || stdout.length === 0) {

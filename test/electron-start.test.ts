@@ -34,11 +34,14 @@ interface Started {
   stderr(): string;
 }
 
+/** mDNS off and loopback only: no test may send multicast on the machine's real interfaces. */
+const NET = ['--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0'];
+
 function start(args: string[], electronDist: string | null): Started {
   const env: NodeJS.ProcessEnv = { ...process.env, NOTES_LOG: 'warn' };
   if (electronDist === null) delete env.ELECTRON_OVERRIDE_DIST_PATH;
   else env.ELECTRON_OVERRIDE_DIST_PATH = electronDist;
-  const child = spawn(process.execPath, [START, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [START, ...args, ...NET], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
   let err = '';
@@ -137,7 +140,7 @@ describe('npm start runs Electron when its runtime works', () => {
     });
     // Give a fallback, if there were one, the time to announce itself.
     await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(readFileSync(argsFile, 'utf8').trim().split('\n'), [ROOT, `--data=${data}`]);
+    assert.deepEqual(readFileSync(argsFile, 'utf8').trim().split('\n'), [ROOT, `--data=${data}`, '--no-mdns', '--listen=/ip4/127.0.0.1/tcp/0']);
     assert.ok(!s.lines.some((l) => l.includes('no desktop window')), s.lines.join('\n'));
     assert.ok(existsSync(join(ROOT, 'dist', 'electron', 'main.js')), 'the Electron bundles were built before running it');
     await s.stop();

@@ -66,6 +66,12 @@ export function parseSettings(text: string | null): { settings: DesktopSettings;
  * `--data DIR` (or `--data=DIR`) on the app's command line: the notes folder to use instead of
  * userData/notes (npm start passes it through). Null when absent.
  */
+/** `--no-mdns` and `--listen=MULTIADDR` (repeatable), as npm start passes them through. */
+export function networkArgs(argv: readonly string[]): { mdns: boolean; listen?: string[] } {
+  const listen = argv.filter((a) => a.startsWith('--listen=')).map((a) => a.slice('--listen='.length)).filter((a) => a.length > 0);
+  return { mdns: !argv.includes('--no-mdns'), ...(listen.length > 0 ? { listen } : {}) };
+}
+
 export function dataDirArg(argv: readonly string[]): string | null {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

@@ -13,7 +13,7 @@ import { Host } from '../host.ts';
 import { logger } from '../../engine/log.ts';
 import { SyncNode } from '../../engine/sync-node.ts';
 import { forwardEvents, registerIpc } from './ipc.ts';
-import { dataDirArg, notesDataDir, parseSettings, quitWhenAllWindowsClosed, SETTINGS_FILE, type DesktopSettings } from './lifecycle.ts';
+import { dataDirArg, networkArgs, notesDataDir, parseSettings, quitWhenAllWindowsClosed, SETTINGS_FILE, type DesktopSettings } from './lifecycle.ts';
 import { serveRenderer } from './protocol.ts';
 import {
   isAllowedNavigation, isAllowedPermission, isAllowedRequest, isRendererUrl, RENDERER_CSP, RENDERER_SCHEME,
@@ -111,7 +111,7 @@ async function start(): Promise<void> {
   const settings = await readSettings(userData);
   const dataDir = resolve(dataDirArg(process.argv) ?? notesDataDir(userData));
   try {
-    node = await SyncNode.start({ dataDir });
+    node = await SyncNode.start({ dataDir, ...networkArgs(process.argv) });
   } catch (e) {
     log.error('sync engine failed to start', { dataDir, error: e });
     dialog.showErrorBox('LAN Notes cannot open your notes', `${(e as Error).message}\n\nData folder: ${dataDir}`);
