@@ -1,8 +1,9 @@
 // `npm run bench [-- --json] [-- --quick]`: prints every benchmark's figures. Not a test: the
 // figures are read by people (and the README), never asserted against the clock.
-// `--only=anti-entropy|write|open|gossip|initial-sync|framing` runs one section.
+// `--only=anti-entropy|write|open|gossip|initial-sync|framing|fuzz` runs one section.
 
 import { framingRows } from './ae-framing.ts';
+import { fuzzRows } from './fuzz.ts';
 import { antiEntropyRows, type AeRow } from './anti-entropy.ts';
 import { DEFAULT_GOSSIP_CONFIGS, gossipLatencyRows } from './gossip-latency.ts';
 import { initialSyncRows } from './initial-sync.ts';
@@ -77,4 +78,13 @@ if (!only || only === 'initial-sync') {
 if (!only || only === 'framing') {
   const rows = await framingRows(quick ? [1000, 10_000] : [1000, 100_000], quick ? [0, 1, 10, 1000] : [0, 1, 10, 100, 1000], progress);
   emitAs('framing', 'anti-entropy over libp2p: TCP payload vs the session\'s own message bytes', rows as unknown as Record<string, unknown>[]);
+}
+
+if (!only || only === 'fuzz') {
+  const { rows, findings } = await fuzzRows(quick ? 100_000 : 1_000_000, progress);
+  emitAs('fuzz', 'fuzzing: mutated valid encodings per decoder/validator; crash = an untyped exception, hang = one input over 100 ms', rows as unknown as Record<string, unknown>[]);
+  for (const f of findings.slice(0, 10)) {
+    if (json) console.log(JSON.stringify({ bench: 'fuzz-finding', ...f }));
+    else console.log(`  ${f.target} ${f.kind}: ${f.error}\n    input: ${f.inputHex}`);
+  }
 }
