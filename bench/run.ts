@@ -1,10 +1,11 @@
 // `npm run bench [-- --json] [-- --quick]`: prints every benchmark's figures. Not a test: the
 // figures are read by people (and the README), never asserted against the clock.
-// `--only=anti-entropy|write|open|gossip|initial-sync|framing|fuzz` runs one section.
+// `--only=anti-entropy|write|open|gossip|initial-sync|framing|fuzz|rounds` runs one section.
 
 import { framingRows } from './ae-framing.ts';
 import { fuzzRows } from './fuzz.ts';
 import { antiEntropyRows, type AeRow } from './anti-entropy.ts';
+import { chaosRoundsRows } from './chaos-rounds.ts';
 import { DEFAULT_GOSSIP_CONFIGS, gossipLatencyRows } from './gossip-latency.ts';
 import { initialSyncRows } from './initial-sync.ts';
 import type { Mode } from '../engine/protocol.ts';
@@ -87,4 +88,11 @@ if (!only || only === 'fuzz') {
     if (json) console.log(JSON.stringify({ bench: 'fuzz-finding', ...f }));
     else console.log(`  ${f.target} ${f.kind}: ${f.error}\n    input: ${f.inputHex}`);
   }
+}
+
+if (!only || only === 'rounds') {
+  // In memory (no libp2p); N=1000 takes about a minute per seed.
+  const cases = quick ? [{ n: 10, seeds: 20 }, { n: 100, seeds: 2 }, { n: 1000, seeds: 1 }] : [{ n: 10, seeds: 100 }, { n: 100, seeds: 10 }, { n: 1000, seeds: 2 }];
+  const rows = chaosRoundsRows(cases, progress);
+  emitAs('rounds', 'rounds to converge after a partition heals: each replica starts one anti-entropy session with a random peer per round, vs log2(N) + ln(N)', rows as unknown as Record<string, unknown>[]);
 }
