@@ -6,18 +6,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { NoteSummary, SyncState } from '../app/api.ts';
 import { AntiEntropySession } from '../engine/anti-entropy.ts';
-import { decodeInvite } from '../engine/invite.ts';
 import { noteKey } from '../engine/notes.ts';
-import { createP2P, type FrameStream, type P2PNode } from '../engine/p2p.ts';
+import type { FrameStream, P2PNode } from '../engine/p2p.ts';
 import { decodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, SALT_BYTES, type Fault } from '../engine/protocol.ts';
 import { Replica } from '../engine/replica.ts';
 import { encodeRumor, RUMOR_VERSION, rumorsFor } from '../engine/rumor.ts';
 import { MemoryStore } from '../engine/store-memory.ts';
 import { ANTI_ENTROPY_PROTOCOL } from '../engine/sync-node.ts';
 import { deriveVaultKeys } from '../engine/vault.ts';
+import { startHostile } from './hostile-node.ts';
 import { removeTempDirs, startPeer, waitFor, type PeerProcess } from './peer-process.ts';
 
 process.env.NOTES_LOG ??= 'error';
@@ -69,29 +68,12 @@ describe('a paired peer that misbehaves', { timeout: 90_000 }, () => {
     // session A records is one the hostile peer opened.
     a = await startPeer({ aeIntervalMs: 600_000 });
     await a.api.createNote({ title: 'already here', body: 'must survive' });
-    const invite = decodeInvite((await a.api.invite()).code);
-    const keys = deriveVaultKeys(invite.secret);
-    vaultId = keys.id;
+    // A node in A's vault with a peer id below A's (engine/sync-node.ts: only the lower id opens
+    // the first session), so A never opens a session with it nor answers one of its own "busy".
+    const h = await startHostile(a);
+    hostile = h.node;
+    vaultId = h.vaultId;
     assert.equal(vaultId, a.info.vault);
-    // An identity like engine/vault.ts makes, with a peer id below A's: on connect only the side
-    // with the lower peer id opens the first session (engine/sync-node.ts), so that is us (and we
-    // open none by ourselves): A never opens one with us, and so never answers one of ours with
-    // "busy" because its own is running.
-    let identityKey: Uint8Array;
-    for (;;) {
-      const key = await generateKeyPair('Ed25519');
-      if (key.publicKey.toString() < a.info.peerId) {
-        identityKey = privateKeyToProtobuf(key);
-        break;
-      }
-    }
-    hostile = await createP2P({ vault: { ...keys, identityKey }, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, gossip: { heartbeatMs: 100 } });
-    await hostile.start();
-    assert.equal(await hostile.dial(a.info.addresses[0], AbortSignal.timeout(10_000)), a.info.peerId);
-    await waitFor('A and the hostile peer subscribed to each other on the vault topic', async () => {
-      const s = await a.api.syncState();
-      return s.gossip.topicPeers >= 1 && s.peers.some((p) => p.id === hostile.peerId && p.connected) && hostile.gossipStats().topicPeers >= 1;
-    }, 15_000);
   });
 
   test('(a) malformed rumors on the vault topic are rejected, counted, and change nothing', async () => {
