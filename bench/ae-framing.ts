@@ -20,11 +20,9 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Replica } from '../engine/replica.ts';
-import { SqliteStore } from '../engine/store-sqlite.ts';
-import type { Put } from '../engine/store.ts';
 import { SyncNode } from '../engine/sync-node.ts';
 import { openVault } from '../engine/vault.ts';
-import { keyFor, seedRecord, valueFor } from './dataset.ts';
+import { keyFor, valueFor, writeSeedStore } from './dataset.ts';
 
 export interface FramingRow {
   n: number;
@@ -44,22 +42,6 @@ export interface FramingRow {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function buildStore(file: string, n: number): void {
-  const store = SqliteStore.open(file);
-  try {
-    for (let start = 0; start < n; start += 20_000) {
-      const puts: Put[] = [];
-      for (let i = start; i < Math.min(n, start + 20_000); i++) {
-        const rec = seedRecord(i, 1_700_000_000_000);
-        puts.push({ key: rec.key, state: rec.state });
-      }
-      store.commit({ puts });
-    }
-  } finally {
-    store.close();
-  }
-}
 
 let fresh = 0;
 /** d differences: a quarter each edited on A, edited on B, created on A, created on B. */
@@ -96,8 +78,8 @@ async function casesFor(root: string, n: number, diffs: readonly number[], log: 
   const dirB = join(root, `b-${n}`);
   mkdirSync(dirA);
   mkdirSync(dirB);
-  buildStore(join(dirA, 'notes.db'), n);
-  buildStore(join(dirB, 'notes.db'), n);
+  writeSeedStore(join(dirA, 'notes.db'), n);
+  writeSeedStore(join(dirB, 'notes.db'), n);
   await openVault(dirB, { join: await openVault(dirA) });
 
   const sockets: Socket[] = [];

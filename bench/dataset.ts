@@ -5,6 +5,8 @@ import type { KeyRecord } from '../engine/codec.ts';
 import { writeDelta } from '../engine/record.ts';
 import { Replica } from '../engine/replica.ts';
 import { MemoryStore } from '../engine/store-memory.ts';
+import { SqliteStore } from '../engine/store-sqlite.ts';
+import type { Put } from '../engine/store.ts';
 
 export const SEED_DEVICE = '5eed5eed5eed5eed';
 const BATCH = 10_000;
@@ -33,4 +35,21 @@ export function load(replicas: readonly Replica[], n: number, wall = 1_700_000_0
 
 export function memoryReplica(id: string, now: () => number): Replica {
   return Replica.open(new MemoryStore(id), { now });
+}
+
+/** Writes n seed records straight into a SQLite store file (no replica), then closes it. */
+export function writeSeedStore(file: string, n: number, wall = 1_700_000_000_000): void {
+  const store = SqliteStore.open(file);
+  try {
+    for (let start = 0; start < n; start += 20_000) {
+      const puts: Put[] = [];
+      for (let i = start; i < Math.min(n, start + 20_000); i++) {
+        const rec = seedRecord(i, wall);
+        puts.push({ key: rec.key, state: rec.state });
+      }
+      store.commit({ puts });
+    }
+  } finally {
+    store.close();
+  }
 }

@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Replica } from '../engine/replica.ts';
 import { SqliteStore } from '../engine/store-sqlite.ts';
-import type { Put } from '../engine/store.ts';
-import { seedRecord } from './dataset.ts';
+import { writeSeedStore } from './dataset.ts';
 
 export interface OpenRow {
   keys: number;
@@ -27,16 +26,7 @@ export function openRows(sizes: readonly number[]): OpenRow[] {
   try {
     for (const n of sizes) {
       const file = join(dir, `vault-${n}.db`);
-      const store = SqliteStore.open(file);
-      for (let start = 0; start < n; start += 20_000) {
-        const puts: Put[] = [];
-        for (let i = start; i < Math.min(n, start + 20_000); i++) {
-          const rec = seedRecord(i, 1_700_000_000_000);
-          puts.push({ key: rec.key, state: rec.state });
-        }
-        store.commit({ puts });
-      }
-      store.close();
+      writeSeedStore(file, n);
       gc();
       const before = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
       const t0 = performance.now();
