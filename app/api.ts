@@ -3,8 +3,8 @@
 // process (through the preload bridge) and the headless peer (HTTP JSON + server-sent events, via
 // app/http-client.ts). Every method may reject with an ApiError.
 
-export type { ConflictVersion, Note, SearchHit, TextField } from '../engine/note-types.ts';
-import type { Note, SearchHit, TextField } from '../engine/note-types.ts';
+export type { ConflictVersion, Note, SearchHit, TextField } from '../engine/core/note-types.ts';
+import type { Note, SearchHit, TextField } from '../engine/core/note-types.ts';
 
 export interface NoteSummary {
   readonly id: string;
@@ -23,8 +23,8 @@ export interface Invite {
   readonly addresses: readonly string[];
 }
 
-export type { PeerState, SessionSummary, SyncPath, SyncState } from '../engine/sync-state.ts';
-import type { SessionSummary, SyncPath, SyncState } from '../engine/sync-state.ts';
+export type { PeerState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
+import type { SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
 
 export type ApiEvent =
   | { readonly type: 'notes-changed'; readonly ids: readonly string[]; readonly origin: SyncPath }

@@ -3,10 +3,10 @@
 // Sync (libp2p) is optional so the same host serves an offline vault.
 
 import type { ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
-import { EngineError, ValidationError } from '../engine/errors.ts';
+import { EngineError, ValidationError } from '../engine/core/errors.ts';
 import { logger } from '../engine/log.ts';
 import { Notes, parseNoteKey } from '../engine/notes.ts';
-import type { DocEntry } from '../engine/store.ts';
+import type { DocEntry } from '../engine/store/store.ts';
 
 /** What a host needs from the sync layer (engine/sync-node.ts implements it). */
 export interface SyncControl {

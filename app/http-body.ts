@@ -2,11 +2,11 @@
 // refused body has changed nothing.
 
 import type { IncomingMessage } from 'node:http';
-import { MAX_VALUE_BYTES } from '../engine/limits.ts';
+import { MAX_VALUE_BYTES } from '../engine/core/limits.ts';
 import { HttpError } from './http-errors.ts';
 
 /**
- * A save carries at most a title and a body of up to 1 MiB each (engine/limits.ts); JSON escaping
+ * A save carries at most a title and a body of up to 1 MiB each (engine/core/limits.ts); JSON escaping
  * of newlines and quotes can double that. Values that fit here but not in the store are refused
  * by the engine with E_VALUE_TOO_LARGE (also 413), so this limit only bounds memory.
  */

@@ -3,7 +3,7 @@
 // its code. Engine errors keep their code and message (they are written for users); anything
 // else is a bug, so the caller gets a generic 500 and the details go to the log only.
 
-import { EngineError, ValidationError } from '../engine/errors.ts';
+import { EngineError, ValidationError } from '../engine/core/errors.ts';
 
 /** A refusal decided by the HTTP layer itself (auth, routing, body), before the API is called. */
 export class HttpError extends Error {

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Replica } from '../engine/replica.ts';
 import { SyncNode } from '../engine/sync-node.ts';
-import { openVault } from '../engine/vault.ts';
+import { openVault } from '../engine/net/vault.ts';
 import { keyFor, valueFor, writeSeedStore } from './dataset.ts';
 
 export interface FramingRow {

@@ -4,11 +4,11 @@
 // cursors, as peers on one LAN do. `recordBytes` counts only the records that had to move
 // (measured against the true difference before the session); the rest is overhead.
 
-import { encodeRecord } from '../engine/codec.ts';
-import { merge, statesEqual } from '../engine/record.ts';
+import { encodeRecord } from '../engine/core/codec.ts';
+import { merge, statesEqual } from '../engine/core/record.ts';
 import type { Replica } from '../engine/replica.ts';
 import { syncPair } from '../engine/sync-pair.ts';
-import type { Mode } from '../engine/protocol.ts';
+import type { Mode } from '../engine/core/protocol.ts';
 import { keyFor, load, memoryReplica, valueFor } from './dataset.ts';
 
 export interface AeRow {

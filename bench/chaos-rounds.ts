@@ -14,7 +14,7 @@
 // reference, not a prediction.
 
 import { Replica } from '../engine/replica.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
 import { syncPair } from '../engine/sync-pair.ts';
 import { allSameRoot, deviceIds, seededSalt, START_TIME } from '../test/chaos-sim.ts';
 import { Prng } from '../test/prng.ts';

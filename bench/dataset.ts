@@ -1,12 +1,12 @@
 // Synthetic vaults for the benchmarks: note-field keys with short text values, written by a
 // "seed" device, loaded into replicas through the same apply() path as synced data.
 
-import type { KeyRecord } from '../engine/codec.ts';
-import { writeDelta } from '../engine/record.ts';
+import type { KeyRecord } from '../engine/core/codec.ts';
+import { writeDelta } from '../engine/core/record.ts';
 import { Replica } from '../engine/replica.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
-import { SqliteStore } from '../engine/store-sqlite.ts';
-import type { Put } from '../engine/store.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
+import { SqliteStore } from '../engine/store/sqlite.ts';
+import type { Put } from '../engine/store/store.ts';
 
 export const SEED_DEVICE = '5eed5eed5eed5eed';
 const BATCH = 10_000;

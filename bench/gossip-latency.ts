@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseNoteKey } from '../engine/notes.ts';
 import { SyncNode } from '../engine/sync-node.ts';
-import { openVault, type Vault } from '../engine/vault.ts';
+import { openVault, type Vault } from '../engine/net/vault.ts';
 
 export interface GossipConfig {
   readonly label: string;

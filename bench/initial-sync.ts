@@ -31,11 +31,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ByteReader } from '../engine/bytes.ts';
-import { encodeRecord, keyHash, readRecord, type KeyRecord } from '../engine/codec.ts';
+import { ByteReader } from '../engine/core/bytes.ts';
+import { encodeRecord, keyHash, readRecord, type KeyRecord } from '../engine/core/codec.ts';
 import { noteKey, notesIndexer } from '../engine/notes.ts';
 import { Replica, type Write } from '../engine/replica.ts';
-import { SqliteStore } from '../engine/store-sqlite.ts';
+import { SqliteStore } from '../engine/store/sqlite.ts';
 import { SyncNode } from '../engine/sync-node.ts';
 
 export interface InitialSyncRow {

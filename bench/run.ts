@@ -8,7 +8,7 @@ import { antiEntropyRows, type AeRow } from './anti-entropy.ts';
 import { chaosRoundsRows } from './chaos-rounds.ts';
 import { DEFAULT_GOSSIP_CONFIGS, gossipLatencyRows } from './gossip-latency.ts';
 import { initialSyncRows } from './initial-sync.ts';
-import type { Mode } from '../engine/protocol.ts';
+import type { Mode } from '../engine/core/protocol.ts';
 import { openRows } from './store-open.ts';
 import { throughputRows } from './write-throughput.ts';
 

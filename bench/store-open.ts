@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Replica } from '../engine/replica.ts';
-import { SqliteStore } from '../engine/store-sqlite.ts';
+import { SqliteStore } from '../engine/store/sqlite.ts';
 import { writeSeedStore } from './dataset.ts';
 
 export interface OpenRow {

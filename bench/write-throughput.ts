@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { notesIndexer } from '../engine/notes.ts';
 import { Replica, type DocIndexer } from '../engine/replica.ts';
-import { SqliteStore } from '../engine/store-sqlite.ts';
+import { SqliteStore } from '../engine/store/sqlite.ts';
 import { keyFor, valueFor } from './dataset.ts';
 
 export interface ThroughputRow {

@@ -11,11 +11,11 @@
 // and comes back with it on restore.
 
 import { randomBytes } from 'node:crypto';
-import { ValidationError } from './errors.ts';
-import { winner, type KeyState } from './record.ts';
+import { ValidationError } from './core/errors.ts';
+import { winner, type KeyState } from './core/record.ts';
 import type { DocIndexer, Replica, Write } from './replica.ts';
-import type { ConflictVersion, Note, SearchHit, TextField } from './note-types.ts';
-import type { DocEntry } from './store.ts';
+import type { ConflictVersion, Note, SearchHit, TextField } from './core/note-types.ts';
+import type { DocEntry } from './store/store.ts';
 
 export type { ConflictVersion, Note, TextField };
 

@@ -3,14 +3,14 @@
 // tree and listeners see it. Reads and writes are synchronous (node:sqlite is), which lets the
 // anti-entropy session use a Replica directly as its SyncSource.
 
-import type { SyncSource } from './anti-entropy.ts';
-import { DEFAULT_MAX_AHEAD_MS, observe, tick, type Stamp } from './clock.ts';
-import { validateKey, validateValue, type KeyRecord } from './codec.ts';
-import { ValidationError } from './errors.ts';
+import type { SyncSource } from './core/anti-entropy.ts';
+import { DEFAULT_MAX_AHEAD_MS, observe, tick, type Stamp } from './core/clock.ts';
+import { validateKey, validateValue, type KeyRecord } from './core/codec.ts';
+import { ValidationError } from './core/errors.ts';
 import { logger } from './log.ts';
-import { MerkleTree } from './merkle.ts';
-import { editDelta, merge, statesEqual, stampOf, writeDelta, type KeyState, type Value } from './record.ts';
-import type { Change, DocEntry, Storage } from './store.ts';
+import { MerkleTree } from './core/merkle.ts';
+import { editDelta, merge, statesEqual, stampOf, writeDelta, type KeyState, type Value } from './core/record.ts';
+import type { Change, DocEntry, Storage } from './store/store.ts';
 
 const log = logger('replica');
 

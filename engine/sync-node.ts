@@ -3,22 +3,22 @@
 // every new connection and on a jittered timer, and the sync state the debug panel shows.
 
 import { join } from 'node:path';
-import { initiateOver, respondOver, type SessionOutcome } from './ae-link.ts';
-import { EngineError, ProtocolError, ValidationError } from './errors.ts';
-import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS } from './invite.ts';
+import { initiateOver, respondOver, type SessionOutcome } from './net/ae-link.ts';
+import { EngineError, ProtocolError, ValidationError } from './core/errors.ts';
+import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS } from './net/invite.ts';
 import { logger } from './log.ts';
-import { FANOUT } from './merkle.ts';
+import { FANOUT } from './core/merkle.ts';
 import { Notes, notesIndexer } from './notes.ts';
-import { createP2P, type FrameStream, type P2PNode, type RumorVerdict } from './p2p.ts';
-import { encodeFault, STATUS_BYTES } from './protocol.ts';
-import { fateOf } from './record.ts';
-import type { PeerState, SessionSummary, SyncState } from './sync-state.ts';
+import { createP2P, type FrameStream, type P2PNode, type RumorVerdict } from './net/p2p.ts';
+import { encodeFault, STATUS_BYTES } from './core/protocol.ts';
+import { fateOf } from './core/record.ts';
+import type { PeerState, SessionSummary, SyncState } from './core/sync-state.ts';
 import { Replica } from './replica.ts';
-import { decodeRumor, encodeRumor, rumorsFor } from './rumor.ts';
-import { Scheduler } from './scheduler.ts';
-import { SqliteStore } from './store-sqlite.ts';
-import { openVault, type Vault } from './vault.ts';
-import type { KeyRecord } from './codec.ts';
+import { decodeRumor, encodeRumor, rumorsFor } from './core/rumor.ts';
+import { Scheduler } from './net/scheduler.ts';
+import { SqliteStore } from './store/sqlite.ts';
+import { openVault, type Vault } from './net/vault.ts';
+import type { KeyRecord } from './core/codec.ts';
 
 export const ANTI_ENTROPY_PROTOCOL = '/notes-sync/anti-entropy/1.0.0';
 const log = logger('sync');
@@ -163,7 +163,7 @@ export class SyncNode {
 
   /**
    * Joins the vault of an invite. Notes already on this device stay and sync into the joined
-   * vault; the previous vault's secret is kept in a backup file (engine/vault.ts).
+   * vault; the previous vault's secret is kept in a backup file (engine/net/vault.ts).
    */
   async join(code: string): Promise<SyncState> {
     const invite = decodeInvite(code);

@@ -3,9 +3,9 @@
 // over a stream. Cursors are saved only when both sides completed.
 
 import { randomBytes } from 'node:crypto';
-import { AntiEntropySession, type SessionOptions, type SessionStats } from './anti-entropy.ts';
-import type { EngineError } from './errors.ts';
-import { SALT_BYTES } from './protocol.ts';
+import { AntiEntropySession, type SessionOptions, type SessionStats } from './core/anti-entropy.ts';
+import type { EngineError } from './core/errors.ts';
+import { SALT_BYTES } from './core/protocol.ts';
 import type { Replica } from './replica.ts';
 
 export interface PairResult {

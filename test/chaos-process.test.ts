@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { Note } from '../engine/note-types.ts';
+import type { Note } from '../engine/core/note-types.ts';
 import { removeTempDirs, startPeer, waitFor, type PeerProcess } from './peer-process.ts';
 import { Prng } from './prng.ts';
 

@@ -8,13 +8,13 @@
 // Used by test/chaos.test.ts and, for the rounds-to-converge figures, by bench/chaos-rounds.ts.
 
 import assert from 'node:assert/strict';
-import { compareStamps, type Stamp } from '../engine/clock.ts';
-import type { KeyRecord } from '../engine/codec.ts';
-import { fateOf, isConflict, stampOf, statesEqual, type Value } from '../engine/record.ts';
+import { compareStamps, type Stamp } from '../engine/core/clock.ts';
+import type { KeyRecord } from '../engine/core/codec.ts';
+import { fateOf, isConflict, stampOf, statesEqual, type Value } from '../engine/core/record.ts';
 import { Replica, type Write } from '../engine/replica.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
 import { syncPair, type PairOptions, type PairResult } from '../engine/sync-pair.ts';
-import { SALT_BYTES, type Mode } from '../engine/protocol.ts';
+import { SALT_BYTES, type Mode } from '../engine/core/protocol.ts';
 import { dotOf, unsupersededWrites, type WriteDot } from './histories.ts';
 import { Prng } from './prng.ts';
 

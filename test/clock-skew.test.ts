@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { compareStamps, type Stamp } from '../engine/clock.ts';
-import { stampOf } from '../engine/record.ts';
+import { compareStamps, type Stamp } from '../engine/core/clock.ts';
+import { stampOf } from '../engine/core/record.ts';
 import { SyncNode } from '../engine/sync-node.ts';
 import { waitFor } from './peer-process.ts';
 

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { compareStamps, DEFAULT_MAX_AHEAD_MS, observe, tick, type Stamp } from '../engine/clock.ts';
+import { compareStamps, DEFAULT_MAX_AHEAD_MS, observe, tick, type Stamp } from '../engine/core/clock.ts';
 import { Replica } from '../engine/replica.ts';
-import { stampOf } from '../engine/record.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
+import { stampOf } from '../engine/core/record.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
 
 const SEED = 0x5eed_c10c;
 const RUNS = { seed: SEED, numRuns: 300 };

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { compareStamps } from '../engine/clock.ts';
-import { decodeRecord, encodeRecord, leafHash, validateKey, validateValue, type KeyRecord } from '../engine/codec.ts';
-import { EngineError, ProtocolError, ValidationError } from '../engine/errors.ts';
-import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../engine/limits.ts';
-import { EMPTY_STATE, merge, stampOf, statesEqual, type KeyState } from '../engine/record.ts';
+import { compareStamps } from '../engine/core/clock.ts';
+import { decodeRecord, encodeRecord, leafHash, validateKey, validateValue, type KeyRecord } from '../engine/core/codec.ts';
+import { EngineError, ProtocolError, ValidationError } from '../engine/core/errors.ts';
+import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../engine/core/limits.ts';
+import { EMPTY_STATE, merge, stampOf, statesEqual, type KeyState } from '../engine/core/record.ts';
 import { Replica } from '../engine/replica.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
 import { KEYS, opsArb, replay } from './histories.ts';
 import { Prng } from './prng.ts';
 

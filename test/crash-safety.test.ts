@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { encodeRecord, leafHash } from '../engine/codec.ts';
-import { MerkleTree } from '../engine/merkle.ts';
+import { encodeRecord, leafHash } from '../engine/core/codec.ts';
+import { MerkleTree } from '../engine/core/merkle.ts';
 import { notesIndexer } from '../engine/notes.ts';
-import { winner } from '../engine/record.ts';
+import { winner } from '../engine/core/record.ts';
 import { Replica } from '../engine/replica.ts';
-import { SqliteStore } from '../engine/store-sqlite.ts';
+import { SqliteStore } from '../engine/store/sqlite.ts';
 import { Prng } from './prng.ts';
 
 const WRITER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash-writer.ts');

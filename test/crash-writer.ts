@@ -6,7 +6,7 @@
 import { writeSync } from 'node:fs';
 import { noteKey, notesIndexer } from '../engine/notes.ts';
 import { Replica } from '../engine/replica.ts';
-import { SqliteStore } from '../engine/store-sqlite.ts';
+import { SqliteStore } from '../engine/store/sqlite.ts';
 import { Prng } from './prng.ts';
 
 const [file, seedArg] = process.argv.slice(2);

@@ -16,7 +16,7 @@ import { buildElectron } from '../app/electron/build.ts';
 import { channelOf, EVENT_CHANNEL, OPERATIONS, type IpcResult, type Operation } from '../app/electron/channels.ts';
 import { dispatch, forwardEvents, HANDLERS, isTrustedSender, registerIpc, type IpcMainLike, type SenderEvent, type SenderPolicy } from '../app/electron/ipc.ts';
 import { isRendererUrl, RENDERER_URL } from '../app/electron/window-options.ts';
-import { MAX_VALUE_BYTES } from '../engine/limits.ts';
+import { MAX_VALUE_BYTES } from '../engine/core/limits.ts';
 import { SyncNode } from '../engine/sync-node.ts';
 
 process.env.NOTES_LOG ??= 'silent';

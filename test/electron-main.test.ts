@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildElectron } from '../app/electron/build.ts';
 import { EVENT_CHANNEL } from '../app/electron/channels.ts';
 import { RENDERER_CSP, RENDERER_URL } from '../app/electron/window-options.ts';
-import { SqliteStore } from '../engine/store-sqlite.ts';
+import { SqliteStore } from '../engine/store/sqlite.ts';
 import { app, FakeEvent, fake, ipcMain, protocol, session } from './electron-fake.ts';
 
 process.env.NOTES_LOG ??= 'silent';

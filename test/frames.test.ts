@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ProtocolError } from '../engine/errors.ts';
-import { encodeFrame, FrameReader, Outbox, type Chunk } from '../engine/frames.ts';
+import { ProtocolError } from '../engine/core/errors.ts';
+import { encodeFrame, FrameReader, Outbox, type Chunk } from '../engine/core/frames.ts';
 
 /** A source fed by hand; `hang()` leaves the reader waiting forever unless it gives up by itself. */
 function manualSource(): { source: AsyncIterator<Chunk>; push(b: Uint8Array): void; end(): void; fail(e: Error): void } {

@@ -5,8 +5,8 @@
 // tick()/writeDelta()/merge(), keeping every state any device held along the way.
 
 import fc from 'fast-check';
-import { tick, type Stamp } from '../engine/clock.ts';
-import { editDelta, merge, winner, writeDelta, type Context, type KeyState, type Value } from '../engine/record.ts';
+import { tick, type Stamp } from '../engine/core/clock.ts';
+import { editDelta, merge, winner, writeDelta, type Context, type KeyState, type Value } from '../engine/core/record.ts';
 
 export const DEVICES = ['00000000000000a1', '00000000000000b2', '00000000000000c3', '0000000000000d04'] as const;
 export const KEYS = ['alpha', 'beta', 'gamma'] as const;

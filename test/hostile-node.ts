@@ -1,11 +1,11 @@
 // A paired but hostile libp2p node for the adversarial tests: it holds the vault secret (so pnet
-// lets it in) and speaks the engine's protocols through engine/p2p.ts, but is driven by the test
+// lets it in) and speaks the engine's protocols through engine/net/p2p.ts, but is driven by the test
 // rather than by a SyncNode, so it can send whatever the test wants.
 
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
-import { decodeInvite } from '../engine/invite.ts';
-import { createP2P, type P2PNode } from '../engine/p2p.ts';
-import { deriveVaultKeys } from '../engine/vault.ts';
+import { decodeInvite } from '../engine/net/invite.ts';
+import { createP2P, type P2PNode } from '../engine/net/p2p.ts';
+import { deriveVaultKeys } from '../engine/net/vault.ts';
 import { waitFor, type PeerProcess } from './peer-process.ts';
 
 export interface HostileNode {

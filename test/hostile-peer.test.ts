@@ -7,15 +7,15 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { NoteSummary, SyncState } from '../app/api.ts';
-import { AntiEntropySession } from '../engine/anti-entropy.ts';
+import { AntiEntropySession } from '../engine/core/anti-entropy.ts';
 import { noteKey } from '../engine/notes.ts';
-import type { FrameStream, P2PNode } from '../engine/p2p.ts';
-import { decodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, SALT_BYTES, type Fault } from '../engine/protocol.ts';
+import type { FrameStream, P2PNode } from '../engine/net/p2p.ts';
+import { decodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, SALT_BYTES, type Fault } from '../engine/core/protocol.ts';
 import { Replica } from '../engine/replica.ts';
-import { encodeRumor, RUMOR_VERSION, rumorsFor } from '../engine/rumor.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
+import { encodeRumor, RUMOR_VERSION, rumorsFor } from '../engine/core/rumor.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
 import { ANTI_ENTROPY_PROTOCOL } from '../engine/sync-node.ts';
-import { deriveVaultKeys } from '../engine/vault.ts';
+import { deriveVaultKeys } from '../engine/net/vault.ts';
 import { startHostile } from './hostile-node.ts';
 import { removeTempDirs, startPeer, waitFor, type PeerProcess } from './peer-process.ts';
 
@@ -125,7 +125,7 @@ describe('a paired peer that misbehaves', { timeout: 90_000 }, () => {
       { what: 'a truncated hello', frames: [whole[0].slice(0, Math.floor(whole[0].length / 2))], fault: 'malformed', error: /^E_FRAME_MALFORMED: / },
       // A length prefix over the 4 MiB limit: A must refuse on the prefix and reset the stream
       // (no fault frame: the framing itself is broken). Today A records this session ~5 s late:
-      // FrameStream.close() on a reset stream waits out its close timeout (engine/p2p.ts).
+      // FrameStream.close() on a reset stream waits out its close timeout (engine/net/p2p.ts).
       { what: 'a length prefix above 4 MiB', frames: [new Uint8Array(MAX_FRAME_BYTES + 1)], fault: null, error: /^E_FRAME_TOO_LARGE: / },
     ];
     for (const c of cases) {

@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
-import { ValidationError } from '../engine/errors.ts';
-import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS, MAX_INVITE_CHARS } from '../engine/invite.ts';
-import { vaultIdOf } from '../engine/vault.ts';
+import { ValidationError } from '../engine/core/errors.ts';
+import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS, MAX_INVITE_CHARS } from '../engine/net/invite.ts';
+import { vaultIdOf } from '../engine/net/vault.ts';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const secret = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 0xff);

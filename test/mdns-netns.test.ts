@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { Note, SyncState } from '../app/api.ts';
-import { openVault } from '../engine/vault.ts';
+import { openVault } from '../engine/net/vault.ts';
 import { apiIn, createLinkedNamespaces, namespaceExists, startPeerIn, type LinkedNamespaces, type NetnsProcess } from './netns.ts';
 import { removeTempDirs, tempDir, waitFor } from './peer-process.ts';
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { HASH_BYTES, keyHash } from '../engine/codec.ts';
-import { DENSE_DEPTH, FANOUT, MAX_PATH_DEPTH, MerkleTree, nibble, type NodeSummary, type Path } from '../engine/merkle.ts';
+import { HASH_BYTES, keyHash } from '../engine/core/codec.ts';
+import { DENSE_DEPTH, FANOUT, MAX_PATH_DEPTH, MerkleTree, nibble, type NodeSummary, type Path } from '../engine/core/merkle.ts';
 import { Prng } from './prng.ts';
 
 const SEED = 0x7ee5;

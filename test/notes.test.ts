@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { compareStamps } from '../engine/clock.ts';
-import { ValidationError } from '../engine/errors.ts';
-import { MAX_VALUE_BYTES } from '../engine/limits.ts';
+import { compareStamps } from '../engine/core/clock.ts';
+import { ValidationError } from '../engine/core/errors.ts';
+import { MAX_VALUE_BYTES } from '../engine/core/limits.ts';
 import { noteKey, Notes, notesIndexer, parseNoteKey } from '../engine/notes.ts';
 import { Replica } from '../engine/replica.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
-import { SqliteStore } from '../engine/store-sqlite.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
+import { SqliteStore } from '../engine/store/sqlite.ts';
 import { syncPair } from '../engine/sync-pair.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'notes-test-'));

@@ -6,12 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { initiateOver, respondOver, type FrameLink, type SessionOutcome } from '../engine/ae-link.ts';
-import { EngineError, ProtocolError } from '../engine/errors.ts';
-import { createP2P, type P2PNode, type RumorHandler } from '../engine/p2p.ts';
+import { initiateOver, respondOver, type FrameLink, type SessionOutcome } from '../engine/net/ae-link.ts';
+import { EngineError, ProtocolError } from '../engine/core/errors.ts';
+import { createP2P, type P2PNode, type RumorHandler } from '../engine/net/p2p.ts';
 import { Replica } from '../engine/replica.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
-import { openVault, type Vault } from '../engine/vault.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
+import { openVault, type Vault } from '../engine/net/vault.ts';
 
 process.env.NOTES_LOG ??= 'error';
 

@@ -3,13 +3,13 @@
 // the session), so assertions compare the engine against the document, not against itself.
 
 import { createHash } from 'node:crypto';
-import { AntiEntropySession, type SessionOptions } from '../engine/anti-entropy.ts';
-import { ByteWriter } from '../engine/bytes.ts';
-import { encodeRecord, type KeyRecord } from '../engine/codec.ts';
-import { decodeFrame, type Expansion, type Frame, type Hello, type Listing, type PeerInfo, type Summary, type VersionSummary, type Want } from '../engine/protocol.ts';
-import type { Path } from '../engine/merkle.ts';
+import { AntiEntropySession, type SessionOptions } from '../engine/core/anti-entropy.ts';
+import { ByteWriter } from '../engine/core/bytes.ts';
+import { encodeRecord, type KeyRecord } from '../engine/core/codec.ts';
+import { decodeFrame, type Expansion, type Frame, type Hello, type Listing, type PeerInfo, type Summary, type VersionSummary, type Want } from '../engine/core/protocol.ts';
+import type { Path } from '../engine/core/merkle.ts';
 import { Replica } from '../engine/replica.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
 
 export const A = 'aaaaaaaaaaaaaaaa';
 export const B = 'bbbbbbbbbbbbbbbb';

@@ -6,15 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { AntiEntropySession, type SessionOptions } from '../engine/anti-entropy.ts';
-import { ByteWriter, fromHex } from '../engine/bytes.ts';
-import { writeRecord, type KeyRecord } from '../engine/codec.ts';
-import { ProtocolError, type ErrorCode } from '../engine/errors.ts';
+import { AntiEntropySession, type SessionOptions } from '../engine/core/anti-entropy.ts';
+import { ByteWriter, fromHex } from '../engine/core/bytes.ts';
+import { writeRecord, type KeyRecord } from '../engine/core/codec.ts';
+import { ProtocolError, type ErrorCode } from '../engine/core/errors.ts';
 import {
   decodeFrame, emptyStep, encodeStep, MAX_FRAME_BYTES,
   type FaultCode, type Frame, type Hello, type Step,
-} from '../engine/protocol.ts';
-import type { KeyState } from '../engine/record.ts';
+} from '../engine/core/protocol.ts';
+import type { KeyState } from '../engine/core/record.ts';
 import { syncPair } from '../engine/sync-pair.ts';
 import type { Replica } from '../engine/replica.ts';
 import {

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { compareStamps } from '../engine/clock.ts';
-import { EMPTY_STATE, editDelta, fateOf, merge, stampOf, statesEqual, winner, writeDelta, type KeyState } from '../engine/record.ts';
+import { compareStamps } from '../engine/core/clock.ts';
+import { EMPTY_STATE, editDelta, fateOf, merge, stampOf, statesEqual, winner, writeDelta, type KeyState } from '../engine/core/record.ts';
 import {
   DEVICES, KEYS, dotOf, dotsOf, keysOf, localWrite, mergeInto, opsArb, replay, unsupersededWrites, valueArb, type History,
 } from './histories.ts';

@@ -10,13 +10,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { compareStamps } from '../engine/clock.ts';
-import { encodeRecord, leafHash } from '../engine/codec.ts';
-import { fateOf, isConflict, stampOf, statesEqual, type Value } from '../engine/record.ts';
+import { compareStamps } from '../engine/core/clock.ts';
+import { encodeRecord, leafHash } from '../engine/core/codec.ts';
+import { fateOf, isConflict, stampOf, statesEqual, type Value } from '../engine/core/record.ts';
 import { Replica, type Write } from '../engine/replica.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
 import { syncPair, type PairOptions } from '../engine/sync-pair.ts';
-import type { Mode } from '../engine/protocol.ts';
+import type { Mode } from '../engine/core/protocol.ts';
 import { dotOf, unsupersededWrites, type WriteDot } from './histories.ts';
 import { Prng } from './prng.ts';
 

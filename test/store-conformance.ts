@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import fc from 'fast-check';
-import type { Stamp } from '../engine/clock.ts';
-import { encodeRecord, leafHash } from '../engine/codec.ts';
-import { ValidationError } from '../engine/errors.ts';
-import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../engine/limits.ts';
-import { merge, statesEqual, writeDelta, type KeyState } from '../engine/record.ts';
-import type { DocEntry, Put, Storage } from '../engine/store.ts';
+import type { Stamp } from '../engine/core/clock.ts';
+import { encodeRecord, leafHash } from '../engine/core/codec.ts';
+import { ValidationError } from '../engine/core/errors.ts';
+import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../engine/core/limits.ts';
+import { merge, statesEqual, writeDelta, type KeyState } from '../engine/core/record.ts';
+import type { DocEntry, Put, Storage } from '../engine/store/store.ts';
 
 export interface StoreFixture {
   store: Storage;

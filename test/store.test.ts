@@ -5,11 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import { ValidationError } from '../engine/errors.ts';
-import { writeDelta } from '../engine/record.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
-import { APPLICATION_ID, SCHEMA_VERSION, SqliteStore } from '../engine/store-sqlite.ts';
-import type { Storage } from '../engine/store.ts';
+import { ValidationError } from '../engine/core/errors.ts';
+import { writeDelta } from '../engine/core/record.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
+import { APPLICATION_ID, SCHEMA_VERSION, SqliteStore } from '../engine/store/sqlite.ts';
+import type { Storage } from '../engine/store/store.ts';
 import { putOf, storeConformance } from './store-conformance.ts';
 
 async function tempDir(): Promise<string> {

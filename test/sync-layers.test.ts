@@ -3,12 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { initiateOver, respondOver, type FrameLink } from '../engine/ae-link.ts';
-import { ProtocolError } from '../engine/errors.ts';
+import { initiateOver, respondOver, type FrameLink } from '../engine/net/ae-link.ts';
+import { ProtocolError } from '../engine/core/errors.ts';
 import { Replica } from '../engine/replica.ts';
-import { decodeRumor, encodeRumor, MAX_GOSSIPED_RECORD_BYTES, MAX_RUMOR_BYTES, rumorsFor } from '../engine/rumor.ts';
-import { Scheduler } from '../engine/scheduler.ts';
-import { MemoryStore } from '../engine/store-memory.ts';
+import { decodeRumor, encodeRumor, MAX_GOSSIPED_RECORD_BYTES, MAX_RUMOR_BYTES, rumorsFor } from '../engine/core/rumor.ts';
+import { Scheduler } from '../engine/net/scheduler.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
 
 const VAULT = '0123456789abcdef';
 const A = 'aaaaaaaaaaaaaaaa';

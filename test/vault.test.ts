@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { EngineError } from '../engine/errors.ts';
-import { deriveVaultKeys, IDENTITY_FILE, openVault, VAULT_FILE, vaultIdOf } from '../engine/vault.ts';
+import { EngineError } from '../engine/core/errors.ts';
+import { deriveVaultKeys, IDENTITY_FILE, openVault, VAULT_FILE, vaultIdOf } from '../engine/net/vault.ts';
 
 process.env.NOTES_LOG ??= 'warn';
 

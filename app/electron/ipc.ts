@@ -15,7 +15,7 @@ import type { IpcMainInvokeEvent } from 'electron';
 import type { NotesApi, TextField } from '../api.ts';
 import { only, type JsonObject } from '../http-body.ts';
 import { toErrorResponse } from '../http-errors.ts';
-import { MAX_VALUE_BYTES } from '../../engine/limits.ts';
+import { MAX_VALUE_BYTES } from '../../engine/core/limits.ts';
 import { logger } from '../../engine/log.ts';
 import { channelOf, EVENT_CHANNEL, OPERATIONS, type IpcResult, type Operation } from './channels.ts';
 

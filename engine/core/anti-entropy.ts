@@ -18,7 +18,7 @@ import {
   type Expansion, type Hello, type Listing, type Mode, type PeerInfo, type Step, type Summary, type VersionSummary,
 } from './protocol.ts';
 import { statesEqual, type KeyState } from './record.ts';
-import type { Change } from './store.ts';
+import type { Change } from './change-log.ts';
 
 /** What a session needs of a replica. Reads must reflect every apply() made before them. */
 export interface SyncSource {

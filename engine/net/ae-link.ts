@@ -3,10 +3,10 @@
 // the signal, and saves the cursor when the session ended well (R-CUR-1).
 
 import { randomBytes } from 'node:crypto';
-import { AntiEntropySession, type SessionOptions, type SessionStats } from './anti-entropy.ts';
-import { EngineError, ProtocolError } from './errors.ts';
-import { SALT_BYTES } from './protocol.ts';
-import type { Replica } from './replica.ts';
+import { AntiEntropySession, type SessionOptions, type SessionStats } from '../core/anti-entropy.ts';
+import { EngineError, ProtocolError } from '../core/errors.ts';
+import { SALT_BYTES } from '../core/protocol.ts';
+import type { Replica } from '../replica.ts';
 
 /** A bidirectional link that moves whole frames (length-prefixed on the wire). */
 export interface FrameLink {

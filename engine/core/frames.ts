@@ -1,7 +1,7 @@
 // Length-prefixed frames over a byte stream, independent of libp2p: an unsigned-varint (LEB128)
 // length, then that many bytes. The reader refuses a length over its limit as soon as the prefix
 // says so, before reading (or buffering) any of the body, so a hostile peer cannot make us
-// allocate or wait for a huge frame. engine/p2p.ts adapts libp2p streams to these pieces.
+// allocate or wait for a huge frame. engine/net/p2p.ts adapts libp2p streams to these pieces.
 
 import { ProtocolError } from './errors.ts';
 

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { publicKeyFromRaw } from '@libp2p/crypto/keys';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
-import { ValidationError } from './errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { VAULT_SECRET_BYTES, vaultIdOf } from './vault.ts';
 
 export const INVITE_VERSION = 1;

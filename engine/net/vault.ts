@@ -12,9 +12,9 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
-import { EngineError } from './errors.ts';
+import { EngineError } from '../core/errors.ts';
 import type { Invite } from './invite.ts';
-import { logger } from './log.ts';
+import { logger } from '../log.ts';
 
 const log = logger('vault');
 
@@ -42,7 +42,7 @@ export interface Vault extends VaultKeys {
   readonly dataDir: string;
   /** Keep it secret: it goes into invite codes and nowhere else. */
   readonly secret: Uint8Array;
-  /** This device's libp2p private key, protobuf-encoded (engine/p2p.ts decodes it). */
+  /** This device's libp2p private key, protobuf-encoded (engine/net/p2p.ts decodes it). */
   readonly identityKey: Uint8Array;
   readonly peerId: string;
   /** What this call did to the vault file. */

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
-import type { Stamp } from './clock.ts';
-import { decodeRecord } from './codec.ts';
-import { StoreError } from './errors.ts';
-import type { KeyState } from './record.ts';
-import { closedError, countArg, searchWords, seqArg, validateBatch, validateReplicaId } from './store-memory.ts';
+import type { Stamp } from '../core/clock.ts';
+import { decodeRecord } from '../core/codec.ts';
+import { StoreError } from '../core/errors.ts';
+import type { KeyState } from '../core/record.ts';
+import { closedError, countArg, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
 import type { Change, CommitBatch, DocEntry, DocQuery, SearchHit, Storage } from './store.ts';
 
 /** "NOTE": distinguishes our files from every other SQLite database. */

@@ -21,10 +21,10 @@ import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
-import { EngineError, ProtocolError, ValidationError } from './errors.ts';
-import { encodeFrame, FrameReader, Outbox, raceSignal } from './frames.ts';
-import { logger } from './log.ts';
-import { MAX_FRAME_BYTES } from './protocol.ts';
+import { EngineError, ProtocolError, ValidationError } from '../core/errors.ts';
+import { encodeFrame, FrameReader, Outbox, raceSignal } from '../core/frames.ts';
+import { logger } from '../log.ts';
+import { MAX_FRAME_BYTES } from '../core/protocol.ts';
 import type { Vault } from './vault.ts';
 
 const log = logger('p2p');
@@ -85,7 +85,7 @@ export interface GossipStats {
   readonly bytesOut: number;
 }
 
-/** A stream of whole frames. Satisfies engine/ae-link.ts's FrameLink. */
+/** A stream of whole frames. Satisfies engine/net/ae-link.ts's FrameLink. */
 export interface FrameStream {
   readonly peer: string;
   readonly protocol: string;

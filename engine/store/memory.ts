@@ -5,11 +5,11 @@
 // SqliteStore imports them from here so the two implementations cannot drift apart.
 
 import { randomBytes } from 'node:crypto';
-import { compareStamps, type Stamp } from './clock.ts';
-import { decodeRecord, encodeRecord, HASH_BYTES, isDeviceId, leafHash, validateKey, validateValue } from './codec.ts';
-import { StoreError, ValidationError } from './errors.ts';
-import { MAX_CONTEXT_DEVICES, MAX_RECORD_BYTES, MAX_VERSIONS } from './limits.ts';
-import { stampOf, type KeyState, type Version } from './record.ts';
+import { compareStamps, type Stamp } from '../core/clock.ts';
+import { decodeRecord, encodeRecord, HASH_BYTES, isDeviceId, leafHash, validateKey, validateValue } from '../core/codec.ts';
+import { StoreError, ValidationError } from '../core/errors.ts';
+import { MAX_CONTEXT_DEVICES, MAX_RECORD_BYTES, MAX_VERSIONS } from '../core/limits.ts';
+import { stampOf, type KeyState, type Version } from '../core/record.ts';
 import type { Change, CommitBatch, DocEntry, DocQuery, SearchHit, Storage } from './store.ts';
 
 // ---------------------------------------------------------------------------------------------

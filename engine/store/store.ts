@@ -2,9 +2,10 @@
 // bytes durable and answers queries. Two implementations pass the same conformance suite
 // (test/store-conformance.ts): MemoryStore (tests, simulation, benchmarks) and SqliteStore (the app).
 
-import type { Stamp } from './clock.ts';
-import type { SearchHit } from './note-types.ts';
-import type { KeyState } from './record.ts';
+import type { Stamp } from '../core/clock.ts';
+import type { SearchHit } from '../core/note-types.ts';
+import type { Change } from '../core/change-log.ts';
+import type { KeyState } from '../core/record.ts';
 
 export type { SearchHit };
 
@@ -36,10 +37,7 @@ export interface CommitBatch {
   readonly cursors?: readonly { readonly replica: string; readonly seq: number }[];
 }
 
-export interface Change {
-  readonly key: string;
-  readonly seq: number;
-}
+export type { Change } from '../core/change-log.ts';
 
 export interface DocQuery {
   readonly trashed?: boolean;
