@@ -12,11 +12,12 @@ import { decodeRecord } from '../core/codec.ts';
 import { StoreError } from '../core/errors.ts';
 import type { KeyState } from '../core/record.ts';
 import { closedError, countArg, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 import type { Change, CommitBatch, DocEntry, DocQuery, SearchHit, Storage } from './store.ts';
 
 /** "NOTE": distinguishes our files from every other SQLite database. */
 export const APPLICATION_ID = 0x4e4f5445;
-export const SCHEMA_VERSION = 1;
+export { SCHEMA_VERSION };
 
 const SQLITE_CORRUPT = 11;
 const SQLITE_NOTADB = 26;
@@ -151,6 +152,22 @@ function checkIdentity(db: DatabaseSync, file: string): void {
   if (version < 1) throw new StoreError('E_STORE_FORMAT', `${file} is a notes store with no schema version`, { path: file });
 }
 
+/** Brings an older store up to SCHEMA_VERSION, all steps in one transaction. */
+function migrate(db: DatabaseSync, file: string): void {
+  const version = db.prepare('PRAGMA user_version').get()?.user_version as number;
+  if (version >= SCHEMA_VERSION) return;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v - 1].sql);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec('COMMIT');
+  } catch (e) {
+    db.exec('ROLLBACK');
+    const step = MIGRATIONS[Math.max(0, version - 1)];
+    throw new StoreError('E_STORE_FORMAT', `${file}: upgrading the store from format ${version} to ${SCHEMA_VERSION} failed (${step?.what ?? 'unknown step'}): ${(e as Error).message}. The file is unchanged.`, { path: file, found: version, supported: SCHEMA_VERSION });
+  }
+}
+
 /**
  * Builds a complete store in a side file and then links it into place, so a crash mid-creation
  * can never leave a half-made (and then refused) file at `file`.
@@ -164,6 +181,7 @@ function createStore(file: string, replicaId: string): void {
       // then never only in a WAL, where validateExisting's immutable reader could not see them.
       db.exec('BEGIN');
       db.exec(SCHEMA);
+      for (const m of MIGRATIONS) db.exec(m.sql);
       db.prepare('INSERT INTO meta (id, replica_id) VALUES (1, ?)').run(replicaId);
       db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
@@ -250,6 +268,7 @@ export class SqliteStore implements Storage {
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = FULL');
       db.exec('PRAGMA busy_timeout = 5000');
+      migrate(db, file);
       return new SqliteStore(db, file, wanted);
     } catch (e) {
       db.close();

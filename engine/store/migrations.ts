@@ -1,0 +1,14 @@
+// Upgrades of the SQLite store's schema. MIGRATIONS[i] takes a store from format i + 1 to i + 2,
+// so the current format is 1 + MIGRATIONS.length. Each runs inside the same transaction that sets
+// the new user_version: a crash mid-upgrade leaves the file at its old format, whole.
+// Append only: a step that has shipped is never edited, because stores out there already ran it.
+
+export interface Migration {
+  /** What the step adds, for the log line and the error a failed upgrade raises. */
+  readonly what: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [];
+
+export const SCHEMA_VERSION = 1 + MIGRATIONS.length;
