@@ -66,7 +66,8 @@ export class SyncNode {
   private readonly opts: SyncNodeOptions;
   private readonly store: SqliteStore;
   private readonly scheduler: Scheduler;
-  private readonly busy = new Map<string, 'in' | 'out'>();
+  /** Sessions in progress: the direction and when each started. */
+  private readonly busy = new Map<string, { readonly dir: 'in' | 'out'; readonly since: number }>();
   private readonly peers = new Map<string, PeerInfo>();
   private readonly sessions: SessionSummary[] = [];
   private readonly rejected: Record<string, number> = { gossip: 0, 'anti-entropy': 0 };
@@ -74,12 +75,14 @@ export class SyncNode {
   private pending = new Map<string, KeyRecord>();
   private flushTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly now: () => number;
 
   private constructor(opts: SyncNodeOptions, vault: Vault, store: SqliteStore, p2p: P2PNode) {
     this.opts = opts;
     this.vault = vault;
     this.store = store;
     this.p2p = p2p;
+    this.now = opts.now ?? Date.now;
     this.replica = Replica.open(store, { indexer: notesIndexer, now: opts.now });
     this.notes = new Notes(this.replica);
     this.scheduler = new Scheduler({
@@ -258,7 +261,7 @@ export class SyncNode {
 
   private async syncWith(peer: string): Promise<boolean> {
     if (this.busy.has(peer) || this.stopped) return false;
-    this.busy.set(peer, 'out');
+    this.busy.set(peer, { dir: 'out', since: this.now() });
     const signal = AbortSignal.timeout(this.opts.sessionTimeoutMs ?? 30_000);
     try {
       const stream = await this.p2p.open(peer, ANTI_ENTROPY_PROTOCOL, signal);
@@ -274,19 +277,19 @@ export class SyncNode {
   }
 
   private async respond(stream: FrameStream, peer: string, signal: AbortSignal): Promise<void> {
-    const inbound = [...this.busy.values()].filter((d) => d === 'in').length;
-    const mine = this.busy.get(peer);
+    const inbound = [...this.busy.values()].filter((b) => b.dir === 'in').length;
+    const mine = this.busy.get(peer)?.dir;
     // One session per pair: when both opened one at once, the lower peer id's session proceeds.
     if (mine === 'in' || (mine === 'out' && peer > this.p2p.peerId) || inbound >= MAX_INBOUND_SESSIONS) {
       await stream.send(encodeFault('busy', 'a session with this peer is already running'), signal).catch(() => undefined);
       await stream.close().catch(() => undefined);
       return;
     }
-    this.busy.set(peer, 'in');
+    this.busy.set(peer, { dir: 'in', since: this.now() });
     try {
       this.record(peer, await respondOver(this.replica, stream, signal));
     } finally {
-      if (this.busy.get(peer) === 'in') this.busy.delete(peer);
+      if (this.busy.get(peer)?.dir === 'in') this.busy.delete(peer);
     }
   }
 
@@ -346,6 +349,7 @@ export class SyncNode {
       },
       merkle: { root: Buffer.from(root.digest.subarray(0, STATUS_BYTES)).toString('hex'), keys: root.count, top: Array.from({ length: FANOUT }, (_, i) => tree.node([i]).count) },
       sessions: [...this.sessions],
+      running: [...this.busy].map(([peer, b]) => ({ peer, role: b.dir === 'in' ? 'responder' : 'initiator', startedAt: b.since })),
       paths: { ...this.replica.counters },
       rejected: { ...this.rejected },
     };

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sparticuz from '@sparticuz/chromium';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { waitFor } from './wait.ts';
 
 /** Where `npm run build:ui` puts the UI that the headless peer serves. */
 export const UI_DIR = new URL('../dist/renderer/', import.meta.url).pathname;
@@ -67,20 +68,9 @@ export async function openUi(browser: Browser, url: string, opts: { width?: numb
   return { page, context, problems, offLoopback };
 }
 
-/** Polls `check` until it returns something other than undefined/false; fails after `ms` with `what`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000, every = 50): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
+/** Bounded polling with the UI tests' defaults (test/wait.ts). */
+export function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000, every = 50): Promise<T> {
+  return waitFor(what, check, ms, every);
 }
 
 /** Waits until the element's text contains `text` (bounded); returns the text. */

@@ -96,18 +96,4 @@ export async function startPeer(o: PeerOptions = {}): Promise<PeerProcess> {
   };
 }
 
-/** Polls `check` until it returns a value that is not undefined/false, or fails after `ms`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000, every = 100): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
+export { waitFor } from './wait.ts';

@@ -58,6 +58,8 @@ export interface SyncState {
     readonly top: readonly number[];
   };
   readonly sessions: readonly SessionSummary[];
+  /** Anti-entropy sessions in progress (at most one per peer). */
+  readonly running: readonly { readonly peer: string; readonly role: 'initiator' | 'responder'; readonly startedAt: number }[];
   /** Records that changed this replica, by the path that delivered them. */
   readonly paths: Readonly<Record<SyncPath, number>>;
   /** Malformed gossip and anti-entropy frames received, by kind. */

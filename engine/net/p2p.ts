@@ -187,6 +187,18 @@ export async function createP2P(opts: P2POptions): Promise<P2PNode> {
         }),
       },
     },
+    // Our thresholds, stated rather than inherited. With P4 alone (-1 x count^2, decaying 1 % per
+    // heartbeat) a peer is cut from our gossip after 4 recent invalid rumors, no longer published
+    // to after 8, and its messages are dropped unread (graylisted) after 9. Nothing in the engine
+    // depends on graylisting: every rumor that is read is validated and a bad one is rejected and
+    // counted; graylisting only saves the CPU of reading a known flooder.
+    scoreThresholds: {
+      gossipThreshold: -10,
+      publishThreshold: -50,
+      graylistThreshold: -80,
+      acceptPXThreshold: 10,
+      opportunisticGraftThreshold: 20,
+    },
   };
 
   // @libp2p/crypto 5.1.x is typed against @libp2p/interface 3 while libp2p 2.x uses interface 2;
