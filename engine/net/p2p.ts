@@ -83,6 +83,8 @@ export interface GossipStats {
   readonly forwarded: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  /** Gossip heartbeats run since start: how many chances the mesh had to gossip (IHAVE) and repair. */
+  readonly heartbeats: number;
 }
 
 /** A stream of whole frames. Satisfies engine/net/ae-link.ts's FrameLink. */
@@ -243,6 +245,7 @@ class Node implements P2PNode {
   private readonly discoveryDialTimeoutMs: number;
   private readonly received = { accepted: 0, rejected: 0, ignored: 0 };
   private published = 0;
+  private heartbeats = 0;
   private rumorHandler: RumorHandler | null = null;
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   private transition: Promise<void> = Promise.resolve();
@@ -258,6 +261,7 @@ class Node implements P2PNode {
     this.discoveryDialTimeoutMs = discoveryDialTimeoutMs;
     const validator: TopicValidator = (via, msg) => this.validate(via.toString(), msg);
     this.pubsub.topicValidators.set(topic, validator);
+    this.pubsub.addEventListener('gossipsub:heartbeat', () => this.heartbeats++);
   }
 
   start(): Promise<void> {
@@ -427,6 +431,7 @@ class Node implements P2PNode {
       forwarded: c('gossipsub_msg_forward_count_total'),
       bytesIn: c('gossipsub_rpc_recv_bytes_total'),
       bytesOut: c('gossipsub_rpc_sent_bytes_total'),
+      heartbeats: this.heartbeats,
     };
   }
 
