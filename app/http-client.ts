@@ -19,7 +19,8 @@ export class ApiRequestError extends Error implements ApiError {
   }
 }
 
-export type StreamStatus = 'open' | 'lost';
+/** 'closed': unsubscribed; the stream is shut and no reconnect will follow. */
+export type StreamStatus = 'open' | 'lost' | 'closed';
 
 export interface HttpNotesApiOptions {
   /** e.g. http://127.0.0.1:41234; '' for same-origin relative URLs in the served UI. */
@@ -182,6 +183,14 @@ export class HttpNotesApi implements NotesApi {
 
   /** Keeps one event stream open until `signal` aborts, reconnecting with jittered backoff. */
   private async streamLoop(listener: (event: ApiEvent) => void, signal: AbortSignal): Promise<void> {
+    try {
+      await this.reconnecting(listener, signal);
+    } finally {
+      this.onStreamStatus('closed');
+    }
+  }
+
+  private async reconnecting(listener: (event: ApiEvent) => void, signal: AbortSignal): Promise<void> {
     let delay = this.retryMinMs;
     while (!signal.aborted) {
       let error: ApiRequestError;
