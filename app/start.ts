@@ -184,7 +184,10 @@ async function main(): Promise<void> {
     if (!(await ensureElectronBundles(noBuild))) process.exit(1);
     const r = await runElectron(runtime.executable, dataDir, net);
     if ('exited' in r) process.exit(r.exited);
-    if (r.running) return;
+    if (r.running) {
+      say('desktop app running (Ctrl-C or quitting the app stops it)');
+      return;
+    }
     why = r.reason;
   }
   // The one line that says why there is no desktop window.
