@@ -58,8 +58,12 @@ test(`chaos: ${seedCount} seeds from ${firstSeed} converge with no write lost`, 
   }
 });
 
-test('chaos: regression seeds', () => {
+test('chaos: the regression seeds file is a list of integers', () => {
   assert.ok(Array.isArray(regressions.seeds) && regressions.seeds.every((s) => Number.isSafeInteger(s)), 'seeds must be integers');
+});
+
+// An empty list has nothing to replay: the test says so (skipped) rather than passing for nothing.
+test('chaos: regression seeds', { skip: regressions.seeds.length === 0 && 'no failing seed recorded yet' }, () => {
   report(runSeeds(regressions.seeds, newChaosStats()));
 });
 

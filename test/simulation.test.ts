@@ -291,8 +291,12 @@ test('replicas that met cleanly reconcile later edits from their change logs alo
   }
 });
 
-test('simulation: regression seeds', () => {
+test('simulation: the regression seeds file is a list of integers', () => {
   assert.ok(Array.isArray(regressions.seeds) && regressions.seeds.every((s) => Number.isSafeInteger(s)), 'seeds must be integers');
+});
+
+// An empty list has nothing to replay: the test says so (skipped) rather than passing for nothing.
+test('simulation: regression seeds', { skip: regressions.seeds.length === 0 && 'no failing seed recorded yet' }, () => {
   report(runSeeds(regressions.seeds, newStats()));
 });
 

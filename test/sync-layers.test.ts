@@ -135,8 +135,10 @@ describe('scheduler', () => {
       runSession: async (p) => (runs.push(p), result), backoffBaseMs: 1000, backoffMaxMs: 4000, ...t,
     });
     s.start();
-    assert.equal(await s.trigger('p'), false);
-    assert.equal(s.backoffMs('p'), 1000);
+    s.peerConnected('p');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(runs, ['p'], 'the connection ran a session');
+    assert.equal(s.backoffMs('p'), 1000, 'it failed: back off');
     assert.equal(await s.trigger('p'), false, 'backing off: not run');
     assert.equal(runs.length, 1);
     now += 1000;
