@@ -175,7 +175,7 @@ export interface Run {
  */
 export function run(a: Replica, b: Replica, opts: RunOptions = {}): Run {
   const { session: init, frames } = AntiEntropySession.initiate(a, { salt: SALT, peerReplica: b.replicaId, ...opts });
-  const resp = AntiEntropySession.respond(b, { listMax: opts.listMax, recentMax: opts.recentMax });
+  const resp = AntiEntropySession.respond(b, { listMax: opts.listMax, recentMax: opts.recentMax, inboxBytes: opts.inboxBytes });
   const sent: Sent[] = [];
   const deliveries: Delivery[] = [];
   const send = (from: Role, fs: Uint8Array[], seq: number): Uint8Array[] => {

@@ -1048,6 +1048,43 @@ describe('R-ERR-1 a bad frame fails the session, gets ERROR malformed back, and 
     for (const k of [k0[0], k1[0], k2[0]]) assert.equal(valueOf(k), undefined, `${k} of the refused message is not merged`);
   });
 
+  test('a huge message is merged in chunks: a bad frame drops only what is not merged yet, and the next session sends only that', () => {
+    // The same three ~600 KB records, with the receiver's inbox limit (32 MiB in the app) set
+    // just above one record: after the second frame, 1.2 MB wait and are merged as a chunk.
+    const big = (i: number) => `${i}`.repeat(600_000);
+    const CHUNKED: Scenario = {
+      name: 'big whole, small inbox',
+      setup() {
+        const { a, b } = pair();
+        a.write(['r0', 'r1', 'r2'].map((key, i) => ({ key, value: big(i) })));
+        return { a, b };
+      },
+      opts: { mode: 'whole', inboxBytes: 700_000 },
+    };
+    const g = recorded(CHUNKED);
+    const keys = g.sent.filter((s) => s.from === 'initiator').map((s) => decodeSent(s, W)).map((f) => (f.type === 'error' ? [] : f.records.map((x) => x.key)));
+    assert.deepEqual(keys.map((k) => k.length), [1, 1, 1], 'one record per frame');
+    const inj = inject(CHUNKED, g.sent, 2, g.sent[2].bytes.slice(0, 1000));
+    assert.equal(inj.receiver.status, 'failed');
+    assert.equal((inj.receiver.error as ProtocolError).code, 'E_FRAME_MALFORMED');
+    assert.equal(asFault(inj.replies[0]).code, 'malformed');
+    const valueOf = (key: string) => inj.replica.get(key)?.versions[0].value;
+    assert.equal(valueOf(keys[0][0]), big(Number(keys[0][0].slice(1))), 'the first chunk (frames 1-2) stays merged');
+    assert.equal(valueOf(keys[1][0]), big(Number(keys[1][0].slice(1))));
+    assert.equal(valueOf(keys[2][0]), undefined, 'the bad frame\'s record is not merged');
+    // What stayed merged is a valid state: the next session completes and moves only the rest.
+    const { a } = CHUNKED.setup();
+    const next = syncPair(a, inj.replica, { mode: 'merkle' });
+    assert.ok(next.ok, String(next.error));
+    assert.equal(next.initiator.recordsSent, 1, 'only the record that was not merged travels again');
+    assert.equal(valueOf(keys[2][0]), big(Number(keys[2][0].slice(1))));
+  });
+
+  test('the inbox limit is checked', () => {
+    const { a } = pair();
+    for (const bad of [0, -1, 1.5, 64 * 1024 * 1024]) assert.throws(() => AntiEntropySession.respond(a, { inboxBytes: bad }), RangeError, String(bad));
+  });
+
   const unknown: [string, number, () => Uint8Array][] = [
     ['unknown frame type 7', TO_RESPONDER_MID, () => bytesOf((w) => { w.u8(1).u8(7).u8(0); intruder(w); zeros(w, 5); })],
     ['unknown frame type 0', TO_INITIATOR_MID, () => bytesOf((w) => { w.u8(1).u8(0).u8(0); intruder(w); zeros(w, 5); })],

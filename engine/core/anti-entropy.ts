@@ -45,6 +45,11 @@ export interface SessionOptions {
   readonly recentMax?: number;
   /** The peer's replica id from an earlier session, to look up our cursor into its log. */
   readonly peerReplica?: string;
+  /**
+   * Received records of one message held before merging (R-ERR-1): a message's records are merged
+   * when its last frame arrives, or in chunks once this many bytes of them are waiting.
+   */
+  readonly inboxBytes?: number;
 }
 
 export const DEFAULTS = { width: 4, listMax: 32, recentMax: 32 } as const;
@@ -52,7 +57,7 @@ export const DEFAULTS = { width: 4, listMax: 32, recentMax: 32 } as const;
 const MAX_LIST = 4096;
 const MAX_RECENT = 10_000;
 /** Received records held before merging, so memory stays bounded on a huge transfer. */
-const INBOX_BYTES = 32 * 1024 * 1024;
+export const INBOX_BYTES = 32 * 1024 * 1024;
 
 function bounded(name: string, value: number, min: number, max: number): number {
   if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
@@ -105,6 +110,7 @@ export class AntiEntropySession {
   private pending = newOut();
   private inbox: KeyRecord[] = [];
   private inboxBytes = 0;
+  private readonly inboxLimit: number;
   private message = new Map<string, KeyState>();
   private readonly top = new Set<number>();
 
@@ -112,6 +118,7 @@ export class AntiEntropySession {
     this.source = source;
     this.listMax = bounded('listMax', opts.listMax ?? DEFAULTS.listMax, 0, MAX_LIST);
     this.recentMax = bounded('recentMax', opts.recentMax ?? DEFAULTS.recentMax, 0, MAX_RECENT);
+    this.inboxLimit = bounded('inboxBytes', opts.inboxBytes ?? INBOX_BYTES, 1, INBOX_BYTES);
     this.salt = opts.salt ?? new Uint8Array(SALT_BYTES);
     this.width = bounded('width', opts.width ?? DEFAULTS.width, MIN_DIGEST_BYTES, MAX_DIGEST_BYTES);
     this.stats = {
@@ -147,7 +154,7 @@ export class AntiEntropySession {
     return { session: s, frames };
   }
 
-  static respond(source: SyncSource, opts: Pick<SessionOptions, 'listMax' | 'recentMax'> = {}): AntiEntropySession {
+  static respond(source: SyncSource, opts: Pick<SessionOptions, 'listMax' | 'recentMax' | 'inboxBytes'> = {}): AntiEntropySession {
     return new AntiEntropySession(source, 'responder', 'auto', opts);
   }
 
@@ -457,9 +464,12 @@ export class AntiEntropySession {
   }
 
   /**
-   * Records of a message are merged together when its last frame arrives (in chunks of at most
-   * INBOX_BYTES), so one commit covers many frames and a note whose fields travel in different
-   * frames is indexed once, not once per field. Returns every record of the message so far.
+   * Records of a message are merged together when its last frame arrives (in chunks once more
+   * than inboxLimit bytes wait), so one commit covers many frames and a note whose fields travel
+   * in different frames is indexed once, not once per field. A chunk merged before a later bad
+   * frame stays merged (R-ERR-1): each record is a valid state, so merging it is safe, and holding
+   * a whole transfer to undo it would make memory grow with the vault. Returns every record of
+   * the message so far.
    */
   private take(records: readonly KeyRecord[], last: boolean): Map<string, KeyState> {
     this.stats.recordsReceived += records.length;
@@ -470,7 +480,7 @@ export class AntiEntropySession {
       this.inbox.push(r);
       this.message.set(r.key, r.state);
     }
-    if (last || this.inboxBytes > INBOX_BYTES) {
+    if (last || this.inboxBytes > this.inboxLimit) {
       const batch = this.inbox;
       this.inbox = [];
       this.inboxBytes = 0;
