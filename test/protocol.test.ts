@@ -1287,9 +1287,9 @@ describe('P-LIM-2 at most 100,000 entries per frame, counts checked before alloc
   for (const [name, body] of counts) {
     test(`a count of 10^9 ${name} is refused at once, at either side`, () => {
       const bad = stepFrame(0, body);
-      const t0 = performance.now();
-      assert.throws(() => decodeFrame(bad, W), (e: unknown) => e instanceof ProtocolError && e.code === 'E_FRAME_MALFORMED');
-      assert.ok(performance.now() - t0 < 1000, 'no attempt to read a billion entries');
+      // Refused by the count's own limit check, before any entry is read (not by running out of
+      // bytes after trying to read a billion of them).
+      assert.throws(() => decodeFrame(bad, W), (e: unknown) => e instanceof ProtocolError && e.code === 'E_FRAME_MALFORMED' && /1000000000 entries exceed the per-frame limit|is 1000000000, more than the limit/.test(e.message), 'refused by a limit check');
       refuse(MERKLE, TO_RESPONDER_MID, bad, 'E_FRAME_MALFORMED', 'malformed', name);
       refuse(MERKLE, TO_INITIATOR_MID, bad, 'E_FRAME_MALFORMED', 'malformed', name);
     });
