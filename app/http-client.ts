@@ -158,6 +158,18 @@ export class HttpNotesApi implements NotesApi {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    try {
+      return await this.callOnce<T>(method, path, body);
+    } catch (e) {
+      // A kept-alive connection the server closed just as we reused it fails before the request
+      // reached the host. A GET changes nothing, so it is safe to send once more on a fresh one;
+      // a write is never repeated (it may have been applied).
+      if (method !== 'GET' || !(e instanceof ApiRequestError) || e.code !== 'E_NETWORK') throw e;
+      return this.callOnce<T>(method, path, body);
+    }
+  }
+
+  private async callOnce<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     try {

@@ -66,7 +66,7 @@ function runWriter(file: string, seed: number, killAfterMs: number): Promise<Run
   });
 }
 
-test('SIGKILL mid-burst: the store opens and keeps every acknowledged write, 100 kills on one file', { timeout: 120_000 }, async () => {
+test('SIGKILL mid-burst: the store opens and keeps every acknowledged write, 100 kills on one file', { timeout: 900_000 }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'crash-safety-'));
   const file = path.join(dir, 'notes.db');
   const rng = new Prng(SEED);
