@@ -37,7 +37,7 @@ function freshPlan(d: StoreDamage): string {
   const name = basename(d.file);
   return `Starting fresh keeps the damaged file as ${name}.damaged-<time> (it is never deleted), writes the notes still readable in it to ` +
     'recovered-<time>.json in the same folder, and opens a new, empty database with the same vault and device identity: your notes come back from your ' +
-    'paired devices by themselves. Whatever only this device held is in recovered-<time>.json.';
+    'paired devices by themselves. Notes this device alone held are in recovered-<time>.json, as far as SQLite could still read them.';
 }
 
 /** The headless peer's message when it stops (no --start-fresh). */
