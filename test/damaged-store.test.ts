@@ -4,10 +4,9 @@
 // notes come back from a paired peer by anti-entropy (two headless peers over 127.0.0.1).
 
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { pathToFileURL } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { damagedStoreMessage, damagedStorePrompt, decisionFor, EXIT_STORE_DAMAGED, freshStartMessage } from '../app/data-dir-problems.ts';
 import { Notes, notesIndexer, noteKey } from '../engine/notes.ts';
@@ -16,7 +15,7 @@ import { Replica } from '../engine/replica.ts';
 import { isStoreDamage, salvageNotes } from '../engine/store/damage.ts';
 import { MemoryStore } from '../engine/store/memory.ts';
 import { SqliteStore } from '../engine/store/sqlite.ts';
-import { runToExit, snapshot } from './dir-files.ts';
+import { damageTable, runToExit, snapshot } from './dir-files.ts';
 import { peerArgs, removeTempDirs, startPeer, tempDir, waitFor, type PeerProcess } from './peer-process.ts';
 
 process.env.NOTES_LOG ??= 'silent';
@@ -25,21 +24,6 @@ after(async () => {
   await Promise.all(running.map((p) => p.stop()));
   removeTempDirs();
 });
-
-/** Overwrites the root page of `table` with bytes no b-tree page has: SQLITE_CORRUPT on reading it. */
-function damageTable(file: string, table: string): void {
-  assert.ok(!existsSync(`${file}-wal`), 'fixture: the store was closed cleanly (no WAL)');
-  const url = pathToFileURL(file);
-  url.searchParams.set('mode', 'ro');
-  url.searchParams.set('immutable', '1');
-  const db = new DatabaseSync(url, { readOnly: true });
-  const root = Number(db.prepare('SELECT rootpage FROM sqlite_schema WHERE name = ?').get(table)!.rootpage);
-  const pageSize = Number(db.prepare('PRAGMA page_size').get()!.page_size);
-  db.close();
-  const fd = openSync(file, 'r+');
-  writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (root - 1) * pageSize);
-  closeSync(fd);
-}
 
 /** A store in `dir` holding the given notes, closed cleanly; returns the note ids and replica id. */
 function storeWith(dir: string, notes: { title: string; body: string }[]): { ids: string[]; replicaId: string } {
