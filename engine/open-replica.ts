@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { StoreError } from './core/errors.ts';
 import { logger } from './log.ts';
 import { Replica, type ReplicaOptions } from './replica.ts';
-import { fileTime, isStoreDamage, salvageNotes, setAsideDamaged, writeRecovered, type Salvage } from './store/damage.ts';
+import { fileTime, isStoreDamage, readNoteList, salvageNotes, setAsideDamaged, writeRecovered, type Salvage } from './store/damage.ts';
 import { SqliteStore } from './store/sqlite.ts';
 
 export const STORE_FILE = 'notes.db';
@@ -58,11 +58,13 @@ export interface OpenedReplica {
   readonly freshStart: FreshStart | null;
 }
 
-/** Opens the store and reads every leaf hash (the read that finds most damage). */
+/** Opens the store, reads every record (for the Merkle leaves) and the whole note list. */
 function openAndLoad(file: string, opts: ReplicaOptions): { store: SqliteStore; replica: Replica } {
   const store = SqliteStore.open(file);
   try {
-    return { store, replica: Replica.open(store, opts) };
+    const replica = Replica.open(store, opts);
+    readNoteList(file);
+    return { store, replica };
   } catch (e) {
     store.close();
     throw e;

@@ -79,6 +79,16 @@ describe('a damaged store in one process', () => {
     }
   });
 
+  test('damage in the note list (not needed to build the Merkle tree) is found at start too, and the versions are salvaged', async () => {
+    const dir = tempDir('damaged-docs');
+    storeWith(dir, [{ title: 'Listed', body: 'in the docs table' }]);
+    damageTable(join(dir, STORE_FILE), 'docs');
+    const err = await openReplica(dir).catch((e: unknown) => e);
+    assert.ok(err instanceof StoreDamagedError, String(err));
+    assert.match(err.damage.reason, /malformed/);
+    assert.deepEqual(err.damage.salvage.notes.map((n) => [n.title, n.body]), [['Listed', 'in the docs table']]);
+  });
+
   test('start fresh: damaged file kept aside byte for byte, readable notes written out, a new empty store with a new replica id', async () => {
     const dir = tempDir('fresh');
     const { replicaId } = storeWith(dir, [{ title: 'Only here', body: 'precious\ntext' }]);

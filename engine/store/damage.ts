@@ -27,6 +27,20 @@ export function isStoreDamage(e: unknown): boolean {
   return typeof code === 'number' && ((code & 0xff) === SQLITE_CORRUPT || (code & 0xff) === SQLITE_NOTADB);
 }
 
+/**
+ * Reads the whole note list (the docs table, titles and bodies included), which opening the store
+ * does not, so damage there is found at start rather than by the first listing. Read-only, on a
+ * connection of its own beside the store's; throws SQLite's own error.
+ */
+export function readNoteList(file: string): void {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    db.prepare('SELECT count(*) FROM docs WHERE length(title) + length(body) >= 0').get();
+  } finally {
+    db.close();
+  }
+}
+
 /** A note as far as it could be read from a damaged store. */
 export interface RecoveredNote {
   readonly id: string;
