@@ -10,6 +10,9 @@ import { startApiServer } from './http-server.ts';
 import { loadOrCreateToken, tokenPath } from './token.ts';
 import { logger } from '../engine/log.ts';
 import { SyncNode } from '../engine/sync-node.ts';
+import { DirLockedError } from '../engine/store/dir-lock.ts';
+import { StoreDamagedError } from '../engine/open-replica.ts';
+import { damagedStoreMessage, exitCodeFor, freshStartMessage } from './data-dir-problems.ts';
 
 const log = logger('peer');
 
@@ -23,6 +26,9 @@ const HELP = `Usage: npm run peer -- --data DIR [options]
   --no-mdns             do not discover peers by mDNS
   --ae-interval MS      anti-entropy period (default 10000)
   --no-gossip           test only: neither publish nor accept rumors (anti-entropy alone)
+  --start-fresh         if DIR's notes database is damaged: keep it aside as notes.db.damaged-<time>,
+                        write what is still readable to recovered-<time>.json, start with an empty
+                        database and get the notes back from paired devices
   --ui DIR              serve the built UI from DIR (default: dist/renderer of this repo, if built;
                         build it with npm run build:ui); the start line then has its "ui" URL
   --help`;
@@ -36,6 +42,8 @@ export interface PeerArgs {
   readonly mdns: boolean;
   readonly gossip: boolean;
   readonly aeIntervalMs: number;
+  /** Replace a damaged notes database with a fresh one (the damaged file is kept aside). */
+  readonly startFresh: boolean;
   /** Directory of the built UI to serve, or null to serve the API alone. */
   readonly ui: string | null;
 }
@@ -58,6 +66,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
       data: { type: 'string' }, listen: { type: 'string', multiple: true }, http: { type: 'string' },
       peer: { type: 'string', multiple: true }, join: { type: 'string' }, 'no-mdns': { type: 'boolean' },
       'no-gossip': { type: 'boolean' }, 'ae-interval': { type: 'string' }, ui: { type: 'string' }, help: { type: 'boolean' },
+      'start-fresh': { type: 'boolean' },
     },
     strict: true,
   });
@@ -72,6 +81,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
   return {
     data: resolve(values.data), listen: values.listen ?? ['/ip4/0.0.0.0/tcp/0'], http: { host: http.slice(0, colon).replace(/^\[|\]$/g, ''), port },
     peers: values.peer ?? [], join: values.join, mdns: !values['no-mdns'], gossip: !values['no-gossip'], aeIntervalMs,
+    startFresh: values['start-fresh'] === true,
     ui: uiDir(values.ui),
   };
 }
@@ -88,16 +98,30 @@ async function main(): Promise<void> {
     process.stdout.write(`${HELP}\n`);
     return;
   }
-  const node = await SyncNode.start({
-    dataDir: args.data, listen: args.listen, mdns: args.mdns, peers: args.peers, join: args.join,
-    gossip: args.gossip, antiEntropyIntervalMs: args.aeIntervalMs,
-  });
+  let node: SyncNode;
+  try {
+    node = await SyncNode.start({
+      dataDir: args.data, listen: args.listen, mdns: args.mdns, peers: args.peers, join: args.join,
+      gossip: args.gossip, antiEntropyIntervalMs: args.aeIntervalMs, program: 'headless peer',
+      onDamagedStore: () => (args.startFresh ? 'start-fresh' : 'stop'),
+    });
+  } catch (e) {
+    // The two ways a folder cannot be used as it is get their own words and exit codes.
+    if (e instanceof DirLockedError || e instanceof StoreDamagedError) {
+      log.error(e.message, { code: e.code });
+      process.stderr.write(`${e instanceof StoreDamagedError ? damagedStoreMessage(e.damage) : e.message}\n`);
+      process.exit(exitCodeFor(e));
+    }
+    throw e;
+  }
+  if (node.freshStart !== null) process.stderr.write(`${freshStartMessage(node.freshStart)}\n`);
   const host = new Host(node.notes, node);
   const token = await loadOrCreateToken(args.data);
   const server = await startApiServer(host, { host: args.http.host, port: args.http.port, token, staticDir: args.ui ?? undefined });
   // The token rides in the fragment: the browser never sends it to the server (app/browser-bridge.ts).
   const ui = args.ui === null ? {} : { ui: `${server.url}/#token=${encodeURIComponent(token)}` };
-  process.stdout.write(`${JSON.stringify({ api: server.url, tokenPath: tokenPath(args.data), peerId: node.peerId, vault: node.vaultId, addresses: node.addresses(), ...ui })}\n`);
+  const fresh = node.freshStart === null ? {} : { startedFresh: { damaged: node.freshStart.damagedPath, recovered: node.freshStart.recoveredPath, notes: node.freshStart.notes } };
+  process.stdout.write(`${JSON.stringify({ api: server.url, tokenPath: tokenPath(args.data), peerId: node.peerId, vault: node.vaultId, addresses: node.addresses(), ...ui, ...fresh })}\n`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -20,6 +20,8 @@ import { parseArgs } from 'node:util';
 import { buildElectron, MAIN_BUNDLE, PRELOAD_BUNDLE } from './electron/build.ts';
 import { desktopUserDataDir, notesDataDir } from './electron/lifecycle.ts';
 import { findElectron } from './electron/runtime.ts';
+import { dataDirOwner, describeOwner } from '../engine/store/dir-lock.ts';
+import { EXIT_DIR_LOCKED, EXIT_STORE_DAMAGED } from './data-dir-problems.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const UI_DIR = join(ROOT, 'dist', 'renderer');
@@ -33,6 +35,7 @@ const HELP = `Usage: npm start [-- options]
   --no-build     do not build; say what is missing instead
   --no-mdns      do not discover peers by mDNS
   --listen MA    libp2p listen multiaddr (repeatable; default every IPv4 interface)
+  --start-fresh  headless peer: replace a damaged notes database (see npm run peer -- --help)
   --help`;
 
 const say = (line: string): void => {
@@ -127,6 +130,9 @@ function runElectron(executable: string, dataDir: string | undefined, net: reado
       if (ready) return;
       // Exit 0 before a window: another instance was running and showed its window instead.
       if (code === 0) return done({ exited: 0 });
+      // The folder is another process's, or the user quit at the damaged-database prompt: the
+      // desktop app said so itself, and the headless peer would only hit the same wall.
+      if (code === EXIT_DIR_LOCKED || code === EXIT_STORE_DAMAGED) return done({ exited: code });
       const why = lastError === '' ? 'no message' : lastError.slice(0, 240);
       done({ running: false, reason: `Electron's runtime failed to start (${signal ?? `exit code ${code}`}: ${why})` });
     });
@@ -134,8 +140,8 @@ function runElectron(executable: string, dataDir: string | undefined, net: reado
 }
 
 /** The headless peer with the UI; prints the UI's URL from its start line. */
-function runHeadless(dataDir: string, uiDir: string, net: readonly string[]): void {
-  const child = spawn(process.execPath, [PEER, '--data', dataDir, '--ui', uiDir, ...net], { cwd: ROOT, stdio: ['inherit', 'pipe', 'inherit'] });
+function runHeadless(dataDir: string, uiDir: string, net: readonly string[], startFresh: boolean): void {
+  const child = spawn(process.execPath, [PEER, '--data', dataDir, '--ui', uiDir, ...net, ...(startFresh ? ['--start-fresh'] : [])], { cwd: ROOT, stdio: ['inherit', 'pipe', 'inherit'] });
   followChild(child);
   let first = true;
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -159,7 +165,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       data: { type: 'string' }, ui: { type: 'string' }, headless: { type: 'boolean' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean' },
-      'no-mdns': { type: 'boolean' }, listen: { type: 'string', multiple: true },
+      'no-mdns': { type: 'boolean' }, listen: { type: 'string', multiple: true }, 'start-fresh': { type: 'boolean' },
     },
     strict: true,
   });
@@ -171,11 +177,20 @@ async function main(): Promise<void> {
   const dataDir = values.data === undefined ? undefined : resolve(values.data);
   // Network options go to whichever host starts (tests keep mDNS off and listen on loopback).
   const net = [...(values['no-mdns'] ? ['--no-mdns'] : []), ...(values.listen ?? []).map((l) => `--listen=${l}`)];
+  const runtime = findElectron(ROOT);
+  const notesDir = dataDir ?? notesDataDir(desktopUserDataDir(process.platform, process.env, homedir()));
+  // Said before building or starting anything. A desktop app that owns the folder is left to
+  // Electron's own single-instance handoff (it shows its window), where Electron will run.
+  const held = dataDirOwner(notesDir);
+  if (held !== null && !(held.owner?.program === 'desktop app' && runtime.ok && !values.headless)) {
+    say(`the notes folder ${notesDir} is already in use by ${describeOwner(held.owner)}; only one LAN Notes process can use it at a time. Nothing was started.`);
+    process.exit(EXIT_DIR_LOCKED);
+  }
+
   const uiDir = values.ui === undefined ? UI_DIR : resolve(values.ui);
   if (values.ui === undefined && !ensureUi(noBuild)) process.exit(1);
 
   let why: string;
-  const runtime = findElectron(ROOT);
   if (values.headless) {
     why = 'the headless peer was asked for (--headless)';
   } else if (!runtime.ok) {
@@ -192,7 +207,7 @@ async function main(): Promise<void> {
   }
   // The one line that says why there is no desktop window.
   say(`no desktop window: ${why}. Starting the headless peer with the same UI in your browser instead.`);
-  runHeadless(dataDir ?? notesDataDir(desktopUserDataDir(process.platform, process.env, homedir())), uiDir, net);
+  runHeadless(notesDir, uiDir, net, values['start-fresh'] === true);
 }
 
 main().catch((e) => {

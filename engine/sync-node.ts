@@ -2,7 +2,6 @@
 // peer): vault + store + replica + libp2p, rumor-mongering on every local write, anti-entropy on
 // every new connection and on a jittered timer, and the sync state the debug panel shows.
 
-import { join } from 'node:path';
 import { initiateOver, respondOver, type SessionOutcome } from './net/ae-link.ts';
 import { EngineError, ProtocolError, ValidationError } from './core/errors.ts';
 import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS } from './net/invite.ts';
@@ -16,7 +15,9 @@ import type { PeerState, SessionSummary, SyncState } from './core/sync-state.ts'
 import { Replica } from './replica.ts';
 import { decodeRumor, encodeRumor, rumorsFor } from './core/rumor.ts';
 import { Scheduler } from './net/scheduler.ts';
-import { SqliteStore } from './store/sqlite.ts';
+import type { SqliteStore } from './store/sqlite.ts';
+import { lockDataDir, type DirLock } from './store/dir-lock.ts';
+import { openReplica, type DamageDecision, type FreshStart, type StoreDamage } from './open-replica.ts';
 import { openVault, type Vault } from './net/vault.ts';
 import type { KeyRecord } from './core/codec.ts';
 
@@ -47,6 +48,10 @@ export interface SyncNodeOptions {
   readonly sessionTimeoutMs?: number;
   /** Wall clock, injectable so tests can skew one device's clock. */
   readonly now?: () => number;
+  /** Names this process in the data directory's owner file, e.g. "headless peer" (default "LAN Notes"). */
+  readonly program?: string;
+  /** Asked when notes.db is damaged (engine/open-replica.ts); without it the start fails. */
+  readonly onDamagedStore?: (damage: StoreDamage) => DamageDecision | Promise<DamageDecision>;
 }
 
 const MAX_SESSIONS_LOG = 50;
@@ -65,6 +70,9 @@ export class SyncNode {
   private p2p: P2PNode;
   private readonly opts: SyncNodeOptions;
   private readonly store: SqliteStore;
+  private readonly lock: DirLock;
+  /** Set when this start replaced a damaged database with a fresh one. */
+  readonly freshStart: FreshStart | null;
   private readonly scheduler: Scheduler;
   /** Sessions in progress: the direction and when each started. */
   private readonly busy = new Map<string, { readonly dir: 'in' | 'out'; readonly since: number }>();
@@ -77,13 +85,15 @@ export class SyncNode {
   private stopped = false;
   private readonly now: () => number;
 
-  private constructor(opts: SyncNodeOptions, vault: Vault, store: SqliteStore, p2p: P2PNode) {
+  private constructor(opts: SyncNodeOptions, lock: DirLock, opened: { store: SqliteStore; replica: Replica; freshStart: FreshStart | null }, vault: Vault, p2p: P2PNode) {
     this.opts = opts;
+    this.lock = lock;
     this.vault = vault;
-    this.store = store;
+    this.store = opened.store;
+    this.freshStart = opened.freshStart;
     this.p2p = p2p;
     this.now = opts.now ?? Date.now;
-    this.replica = Replica.open(store, { indexer: notesIndexer, now: opts.now });
+    this.replica = opened.replica;
     this.notes = new Notes(this.replica);
     this.scheduler = new Scheduler({
       intervalMs: opts.antiEntropyIntervalMs ?? 10_000,
@@ -99,15 +109,21 @@ export class SyncNode {
 
   static async start(opts: SyncNodeOptions): Promise<SyncNode> {
     const invite = opts.join === undefined ? undefined : decodeInvite(opts.join);
-    const vault = await openVault(opts.dataDir, invite ? { join: invite, replace: true } : {});
-    const store = SqliteStore.open(join(opts.dataDir, 'notes.db'));
+    // Before anything in the directory is read or written: one owner per data directory.
+    const lock = lockDataDir(opts.dataDir, opts.program ?? 'LAN Notes');
+    let store: SqliteStore | undefined;
     try {
-      const node = new SyncNode(opts, vault, store, await SyncNode.createP2P(opts, vault));
+      // The store before the vault, so a damaged store the host will not replace changes nothing.
+      const opened = await openReplica(opts.dataDir, { indexer: notesIndexer, now: opts.now, onDamagedStore: opts.onDamagedStore });
+      store = opened.store;
+      const vault = await openVault(opts.dataDir, invite ? { join: invite, replace: true } : {});
+      const node = new SyncNode(opts, lock, opened, vault, await SyncNode.createP2P(opts, vault));
       await node.startNetwork();
       for (const addr of [...(opts.peers ?? []), ...(invite?.addrs ?? [])]) void node.addPeer(addr).catch((e) => log.warn('dial failed', { addr, error: e }));
       return node;
     } catch (e) {
-      store.close();
+      store?.close();
+      lock.release();
       throw e;
     }
   }
@@ -203,9 +219,13 @@ export class SyncNode {
     this.stopped = true;
     this.scheduler.stop();
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    await this.flush();
-    await this.p2p.stop();
-    this.store.close();
+    try {
+      await this.flush();
+      await this.p2p.stop();
+    } finally {
+      this.store.close();
+      this.lock.release();
+    }
   }
 
   // ---- rumor-mongering -----------------------------------------------------------------------

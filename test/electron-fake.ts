@@ -169,8 +169,15 @@ export const ipcMain = {
 
 export const dialog = {
   errors: [] as { title: string; content: string }[],
+  /** Every message box shown, and the buttons the test's user will press, in order. */
+  boxes: [] as any[],
+  answers: [] as number[],
   showErrorBox(title: string, content: string): void {
     this.errors.push({ title, content });
+  },
+  async showMessageBox(options: any): Promise<{ response: number; checkboxChecked: boolean }> {
+    this.boxes.push(options);
+    return { response: this.answers.shift() ?? options.cancelId ?? 0, checkboxChecked: false };
   },
 };
 

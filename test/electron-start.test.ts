@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { defaultExecutable, findElectron } from '../app/electron/runtime.ts';
+import { EXIT_DIR_LOCKED, EXIT_STORE_DAMAGED } from '../app/data-dir-problems.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const START = join(ROOT, 'app', 'start.ts');
@@ -138,6 +139,21 @@ describe('npm start runs Electron when its runtime works', () => {
     assert.ok(existsSync(join(ROOT, 'dist', 'electron', 'main.js')), 'the Electron bundles were built before running it');
     await s.stop();
   });
+});
+
+describe('npm start does not fall back when the desktop app refused the notes folder itself', () => {
+  for (const [code, what] of [[EXIT_DIR_LOCKED, 'the folder is in use by another process'], [EXIT_STORE_DAMAGED, 'the user quit at the damaged-database prompt']] as const) {
+    test(`exit ${code}: ${what}`, { ...T, skip: process.platform === 'win32' && 'the stand-in runtime is a shell script' }, async () => {
+      const refusing = join(dir, `refusing-electron-${code}`);
+      mkdirSync(refusing);
+      writeFileSync(join(refusing, 'electron'), `#!/bin/sh\necho "the desktop app said why, in a dialog" >&2\nexit ${code}\n`);
+      chmodSync(join(refusing, 'electron'), 0o755);
+      const s = start(['--data', join(dir, `data-refused-${code}`), '--ui', ui], refusing);
+      const exit = await new Promise<number | null>((r) => s.child.once('exit', (c) => r(c)));
+      assert.equal(exit, code, s.stderr());
+      assert.ok(!s.lines.some((l) => l.includes('no desktop window')), s.lines.join('\n'));
+    });
+  }
 });
 
 describe('finding Electron\'s runtime without loading the electron package (it would download)', () => {

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Host } from '../host.ts';
 import { logger } from '../../engine/log.ts';
 import { SyncNode } from '../../engine/sync-node.ts';
+import { StoreDamagedError } from '../../engine/open-replica.ts';
+import { damagedStorePrompt, decisionFor, exitCodeFor, freshStartNotice } from '../data-dir-problems.ts';
 import { forwardEvents, registerIpc } from './ipc.ts';
 import { dataDirArg, networkArgs, notesDataDir, parseSettings, quitWhenAllWindowsClosed, SETTINGS_FILE, type DesktopSettings } from './lifecycle.ts';
 import { serveRenderer } from './protocol.ts';
@@ -111,13 +113,19 @@ async function start(): Promise<void> {
   const settings = await readSettings(userData);
   const dataDir = resolve(dataDirArg(process.argv) ?? notesDataDir(userData));
   try {
-    node = await SyncNode.start({ dataDir, ...networkArgs(process.argv) });
+    node = await SyncNode.start({
+      dataDir, ...networkArgs(process.argv), program: 'desktop app',
+      // The words and what the answer means: app/data-dir-problems.ts.
+      onDamagedStore: async (damage) => decisionFor((await dialog.showMessageBox(damagedStorePrompt(damage))).response),
+    });
   } catch (e) {
     log.error('sync engine failed to start', { dataDir, error: e });
-    dialog.showErrorBox('LAN Notes cannot open your notes', `${(e as Error).message}\n\nData folder: ${dataDir}`);
-    app.exit(1);
+    // Quit was the user's own answer to the damaged-store prompt: no second box.
+    if (!(e instanceof StoreDamagedError)) dialog.showErrorBox('LAN Notes cannot open your notes', `${(e as Error).message}\n\nData folder: ${dataDir}`);
+    app.exit(exitCodeFor(e));
     return;
   }
+  if (node.freshStart !== null) void dialog.showMessageBox(freshStartNotice(node.freshStart));
   host = new Host(node.notes, node);
   log.info('engine started', { dataDir, peerId: node.peerId, vault: node.vaultId });
 

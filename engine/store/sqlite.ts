@@ -116,7 +116,7 @@ function validateExisting(file: string): void {
   const stat = fs.statSync(file);
   if (!stat.isFile()) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: it is not a regular file`, { path: file });
   // SQLite would treat an empty file as a new database and write to it.
-  if (stat.size === 0) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: the file is empty`, { path: file });
+  if (stat.size === 0) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: the file is empty`, { path: file, damaged: true });
   const url = pathToFileURL(file);
   url.searchParams.set('mode', 'ro');
   url.searchParams.set('immutable', '1');
@@ -126,12 +126,12 @@ function validateExisting(file: string): void {
     checkIdentity(db, file);
     const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) => r.name));
     const missing = REQUIRED_TABLES.filter((t) => !tables.has(t));
-    if (missing.length > 0) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged notes store: missing ${missing.join(', ')}`, { path: file });
+    if (missing.length > 0) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged notes store: missing ${missing.join(', ')}`, { path: file, damaged: true });
   } catch (e) {
     if (e instanceof StoreError) throw e;
     const code = sqliteCode(e);
-    if (code === SQLITE_NOTADB) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: it is not a SQLite database`, { path: file });
-    if (code === SQLITE_CORRUPT) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged SQLite database: ${(e as Error).message}`, { path: file });
+    if (code === SQLITE_NOTADB) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: it is not a SQLite database`, { path: file, damaged: true });
+    if (code === SQLITE_CORRUPT) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged SQLite database: ${(e as Error).message}`, { path: file, damaged: true });
     throw e;
   } finally {
     db?.close();
@@ -164,7 +164,7 @@ function migrate(db: DatabaseSync, file: string): void {
   } catch (e) {
     db.exec('ROLLBACK');
     const step = MIGRATIONS[Math.max(0, version - 1)];
-    throw new StoreError('E_STORE_FORMAT', `${file}: upgrading the store from format ${version} to ${SCHEMA_VERSION} failed (${step?.what ?? 'unknown step'}): ${(e as Error).message}. The file is unchanged.`, { path: file, found: version, supported: SCHEMA_VERSION });
+    throw new StoreError('E_STORE_FORMAT', `${file}: upgrading the store from format ${version} to ${SCHEMA_VERSION} failed (${step?.what ?? 'unknown step'}): ${(e as Error).message}. The file is unchanged.`, { path: file, found: version, supported: SCHEMA_VERSION, damaged: sqliteCode(e) === SQLITE_CORRUPT });
   }
 }
 
@@ -281,7 +281,7 @@ export class SqliteStore implements Storage {
     this.path = file;
     this.sql = prepareStatements(db);
     const meta = this.sql.meta.get() as { replica_id: string; clock_wall: number | null; clock_counter: number | null; clock_device: string | null } | undefined;
-    if (meta === undefined) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged notes store: no meta row`, { path: file });
+    if (meta === undefined) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged notes store: no meta row`, { path: file, damaged: true });
     if (wanted !== undefined && wanted !== meta.replica_id) {
       throw new StoreError('E_STORE_FORMAT', `${file} belongs to replica ${meta.replica_id}, not ${wanted}`, { path: file });
     }
