@@ -23,8 +23,13 @@ export interface Invite {
   readonly addresses: readonly string[];
 }
 
-export type { PeerState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
+export type { DoctorCode, DoctorReason, NetworkInterfaceState, PeerState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
 import type { SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
+
+/** This device as its paired devices see it. */
+export interface DeviceSelf {
+  readonly name: string;
+}
 
 export type ApiEvent =
   | { readonly type: 'notes-changed'; readonly ids: readonly string[]; readonly origin: SyncPath }
@@ -53,6 +58,8 @@ export interface NotesApi {
   syncState(): Promise<SyncState>;
   /** Runs an anti-entropy session with every connected peer now; the debug panel's "sync now". */
   syncNow(): Promise<SessionSummary[]>;
+  /** Renames this device (1-64 characters); its paired devices are told at once. */
+  renameDevice(name: string): Promise<DeviceSelf>;
   /** Change events; returns an unsubscribe function. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
 }

@@ -2,7 +2,7 @@
 // run. It turns engine objects into the plain DTOs of app/api.ts and engine errors into ApiErrors.
 // Sync (libp2p) is optional so the same host serves an offline vault.
 
-import type { ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiEvent, DeviceSelf, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
 import { EngineError, ValidationError } from '../engine/core/errors.ts';
 import { logger } from '../engine/log.ts';
 import { Notes, parseNoteKey } from '../engine/notes.ts';
@@ -16,6 +16,7 @@ export interface SyncControl {
   addPeer(address: string): Promise<void>;
   onState(listener: () => void): () => void;
   syncNow(): Promise<SessionSummary[]>;
+  setDeviceName(name: string): Promise<DeviceSelf>;
 }
 
 const EXCERPT = 160;
@@ -123,6 +124,11 @@ export class Host implements NotesApi {
 
   async syncNow(): Promise<SessionSummary[]> {
     return this.requireSync().syncNow();
+  }
+
+  async renameDevice(name: string): Promise<DeviceSelf> {
+    if (typeof name !== 'string') throw new ValidationError('E_INVALID_VALUE', 'a device name is text');
+    return this.requireSync().setDeviceName(name);
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

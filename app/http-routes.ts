@@ -16,6 +16,7 @@
 //   POST   /api/peers                  {address}             204                addPeer
 //   GET    /api/sync                   -                     200 SyncState      syncState
 //   POST   /api/sync/now               -                     200 SessionSummary[] syncNow
+//   PUT    /api/device                 {name}                200 DeviceSelf     renameDevice
 //   GET    /api/events                 -                     200 text/event-stream of ApiEvent (subscribe)
 //
 // Errors: `{ "error": { "code", "message" } }` with 400 (invalid input, malformed JSON), 401 (no or
@@ -133,6 +134,12 @@ export const ROUTES: readonly Route[] = [
   },
   { method: 'GET', path: '/api/sync', handle: async ({ api }) => ok(await api.syncState()) },
   { method: 'POST', path: '/api/sync/now', handle: async ({ api }) => ok(await api.syncNow()) },
+  {
+    method: 'PUT', path: '/api/device', handle: async ({ api, req }) => {
+      const body = only(await readJsonObject(req), ['name'], ['name']);
+      return ok(await api.renameDevice(requiredText(body, 'name')));
+    },
+  },
   {
     method: 'GET', path: '/api/events', handle: async ({ events }) => {
       events();

@@ -16,7 +16,12 @@ const log = logger('peer');
 const HELP = `Usage: npm run peer -- --data DIR [options]
 
   --data DIR            data directory (vault, notes database, API token); created if missing
-  --listen MULTIADDR    libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/0)
+  --listen MULTIADDR    libp2p listen address, repeatable; overrides --port and --bind, and no
+                        port is remembered
+  --port PORT           TCP port tried first when none is remembered (default 27182; 0 = any
+                        free one). A taken port falls back to a free one; the port that worked
+                        is remembered in DIR/device.json and tried first next time
+  --bind IPV4           address to listen on with that port (default 0.0.0.0, every interface)
   --http HOST:PORT      where the HTTP API listens (default 127.0.0.1:0, a free port)
   --peer MULTIADDR      a peer to dial at start, repeatable (when mDNS cannot find it)
   --join CODE           join the vault of an invite code shown on a paired device
@@ -29,7 +34,10 @@ const HELP = `Usage: npm run peer -- --data DIR [options]
 
 export interface PeerArgs {
   readonly data: string;
-  readonly listen: string[];
+  /** Exact listen addresses, or undefined for the remembered/fixed port on `bind`. */
+  readonly listen: string[] | undefined;
+  readonly port: number | undefined;
+  readonly bind: string | undefined;
   readonly http: { host: string; port: number };
   readonly peers: string[];
   readonly join?: string;
@@ -56,6 +64,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
     args: [...argv],
     options: {
       data: { type: 'string' }, listen: { type: 'string', multiple: true }, http: { type: 'string' },
+      port: { type: 'string' }, bind: { type: 'string' },
       peer: { type: 'string', multiple: true }, join: { type: 'string' }, 'no-mdns': { type: 'boolean' },
       'no-gossip': { type: 'boolean' }, 'ae-interval': { type: 'string' }, ui: { type: 'string' }, help: { type: 'boolean' },
     },
@@ -69,8 +78,11 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
   if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--http must be HOST:PORT, got ${http}`);
   const aeIntervalMs = Number(values['ae-interval'] ?? 10_000);
   if (!Number.isFinite(aeIntervalMs) || aeIntervalMs < 100) throw new Error('--ae-interval must be at least 100 ms');
+  const listenPort = values.port === undefined ? undefined : Number(values.port);
+  if (listenPort !== undefined && (!/^\d+$/.test(values.port!) || listenPort > 65535)) throw new Error(`--port must be 0-65535, got ${values.port}`);
+  if (values.bind !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(values.bind)) throw new Error(`--bind must be an IPv4 address, got ${values.bind}`);
   return {
-    data: resolve(values.data), listen: values.listen ?? ['/ip4/0.0.0.0/tcp/0'], http: { host: http.slice(0, colon).replace(/^\[|\]$/g, ''), port },
+    data: resolve(values.data), listen: values.listen, port: listenPort, bind: values.bind, http: { host: http.slice(0, colon).replace(/^\[|\]$/g, ''), port },
     peers: values.peer ?? [], join: values.join, mdns: !values['no-mdns'], gossip: !values['no-gossip'], aeIntervalMs,
     ui: uiDir(values.ui),
   };
@@ -89,7 +101,7 @@ async function main(): Promise<void> {
     return;
   }
   const node = await SyncNode.start({
-    dataDir: args.data, listen: args.listen, mdns: args.mdns, peers: args.peers, join: args.join,
+    dataDir: args.data, listen: args.listen, port: args.port, listenHost: args.bind, mdns: args.mdns, peers: args.peers, join: args.join,
     gossip: args.gossip, antiEntropyIntervalMs: args.aeIntervalMs,
   });
   const host = new Host(node.notes, node);

@@ -201,6 +201,7 @@ export const HANDLERS: { readonly [op in Operation]: Handler } = {
   },
   syncState: noArgs('syncState', (api) => api.syncState()),
   syncNow: noArgs('syncNow', (api) => api.syncNow()),
+  renameDevice: oneText('renameDevice', 'a device name', (api, name) => api.renameDevice(name)),
 };
 
 // ---- dispatch -------------------------------------------------------------------------------
