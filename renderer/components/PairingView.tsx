@@ -1,5 +1,6 @@
-// Pairing: this device's invite code (text and QR), joining another vault with a code, the
-// devices we know (sync-state peers) and adding a peer by address.
+// Pairing: this device's invite code (text and QR), joining another vault with a code, this
+// device's name, the devices we know (sync-state peers, by name, with why one is not connected)
+// and adding a peer by address.
 
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Invite, NotesApi, SyncState } from '../../app/api.ts';
@@ -156,11 +157,7 @@ function Devices({ api, sync, syncError }: Props) {
     <section className="card" aria-labelledby="devices-heading" data-testid="devices-section">
       <h2 id="devices-heading">Devices</h2>
       {syncError && <p className="error" role="alert">{syncError}</p>}
-      {sync && (
-        <p className="muted small">
-          This device: <code title={sync.peerId}>{shortId(sync.peerId)}</code> in vault <code>{sync.vaultId}</code>
-        </p>
-      )}
+      {sync && <DeviceNameForm api={api} sync={sync} />}
       {sync && sync.peers.length === 0 && <p className="empty-state" data-testid="devices-empty">No other devices yet. Pair one with an invite code.</p>}
       {sync && sync.peers.length > 0 && (
         <table className="table" data-testid="devices-table">
@@ -168,10 +165,14 @@ function Devices({ api, sync, syncError }: Props) {
           <tbody>
             {sync.peers.map((p) => (
               <tr key={p.id} data-testid="device-row" data-peer-id={p.id}>
-                <td><code title={p.id}>{shortId(p.id)}</code></td>
-                <td><span className={`pill ${p.connected ? 'ok' : 'off'}`}>{p.connected ? 'connected' : 'offline'}</span></td>
+                <td><span title={p.id} data-testid="device-name">{p.name ?? shortId(p.id)}</span></td>
+                <td>
+                  <span className={`pill ${p.connected ? 'ok' : 'off'}`}>{p.connected ? 'connected' : 'offline'}</span>
+                  {!p.connected && p.lastSeen !== null && <div className="muted small">last seen {timeAgo(p.lastSeen)}</div>}
+                  {p.problem && <div className="error small" data-testid="device-problem" data-code={p.problem.code}>{p.problem.message}</div>}
+                </td>
                 <td>{p.lastSession ? `${timeAgo(p.lastSession.startedAt)}${p.lastSession.ok ? '' : ' (failed)'}` : 'never'}</td>
-                <td className="addr-cell">{p.addresses.map((a) => <code key={a}>{a}</code>)}</td>
+                <td className="addr-cell">{(p.connected ? p.addresses : p.knownAddresses).map((a) => <code key={a}>{a}</code>)}</td>
               </tr>
             ))}
           </tbody>
@@ -187,5 +188,48 @@ function Devices({ api, sync, syncError }: Props) {
         {added && <p className="success" role="status">Connected.</p>}
       </form>
     </section>
+  );
+}
+
+/** This device's name as its paired devices see it, editable; the peer id stays in the tooltip. */
+function DeviceNameForm({ api, sync }: { api: NotesApi; sync: SyncState }) {
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(sync.device.name);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const save = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const saved = await api.renameDevice(name);
+      setName(saved.name);
+      setEditing(false);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!editing) {
+    return (
+      <p className="muted small">
+        This device: <strong title={sync.peerId} data-testid="this-device-name">{sync.device.name}</strong> in vault <code>{sync.vaultId}</code>{' '}
+        <button type="button" className="btn subtle" data-testid="rename-device" onClick={() => { setName(sync.device.name); setEditing(true); }}>Rename</button>
+      </p>
+    );
+  }
+  return (
+    <form className="add-peer" onSubmit={(e) => void save(e)} noValidate>
+      <label htmlFor="device-name">This device’s name (shown on your other devices)</label>
+      <div className="row">
+        <input id="device-name" className="input" data-testid="device-name-input" value={name} maxLength={64} aria-invalid={error !== null} onChange={(e) => setName(e.target.value)} />
+        <button type="submit" className="btn" data-testid="device-name-save" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+        <button type="button" className="btn subtle" onClick={() => setEditing(false)}>Cancel</button>
+      </div>
+      {error && <p className="error" role="alert" data-testid="device-name-error">{error}</p>}
+    </form>
   );
 }
