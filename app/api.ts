@@ -31,6 +31,15 @@ export interface DeviceSelf {
   readonly name: string;
 }
 
+export interface ForgetResult {
+  /** The vault's id after the rotation (derived from the new key). */
+  readonly vaultId: string;
+  /** Devices that took the new key. */
+  readonly moved: readonly string[];
+  /** Paired devices that were not connected: invite them again. */
+  readonly reinviteNeeded: readonly string[];
+}
+
 export type ApiEvent =
   | { readonly type: 'notes-changed'; readonly ids: readonly string[]; readonly origin: SyncPath }
   | { readonly type: 'sync-state'; readonly state: SyncState };
@@ -60,6 +69,12 @@ export interface NotesApi {
   syncNow(): Promise<SessionSummary[]>;
   /** Renames this device (1-64 characters); its paired devices are told at once. */
   renameDevice(name: string): Promise<DeviceSelf>;
+  /**
+   * Forgets a paired device and rotates the vault key: connected devices move to the new key,
+   * the forgotten one (and every old invite code) can no longer connect, and devices that were
+   * offline need a new invite (they keep their notes).
+   */
+  forgetDevice(peerId: string): Promise<ForgetResult>;
   /** Change events; returns an unsubscribe function. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
 }

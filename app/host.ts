@@ -2,7 +2,7 @@
 // run. It turns engine objects into the plain DTOs of app/api.ts and engine errors into ApiErrors.
 // Sync (libp2p) is optional so the same host serves an offline vault.
 
-import type { ApiEvent, DeviceSelf, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiEvent, DeviceSelf, ForgetResult, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
 import { EngineError, ValidationError } from '../engine/core/errors.ts';
 import { logger } from '../engine/log.ts';
 import { Notes, parseNoteKey } from '../engine/notes.ts';
@@ -17,6 +17,7 @@ export interface SyncControl {
   onState(listener: () => void): () => void;
   syncNow(): Promise<SessionSummary[]>;
   setDeviceName(name: string): Promise<DeviceSelf>;
+  forgetDevice(peerId: string): Promise<ForgetResult>;
 }
 
 const EXCERPT = 160;
@@ -129,6 +130,11 @@ export class Host implements NotesApi {
   async renameDevice(name: string): Promise<DeviceSelf> {
     if (typeof name !== 'string') throw new ValidationError('E_INVALID_VALUE', 'a device name is text');
     return this.requireSync().setDeviceName(name);
+  }
+
+  async forgetDevice(peerId: string): Promise<ForgetResult> {
+    if (typeof peerId !== 'string' || peerId.length === 0) throw new ValidationError('E_INVALID_VALUE', 'a device is named by its peer id');
+    return this.requireSync().forgetDevice(peerId);
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

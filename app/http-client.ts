@@ -3,7 +3,7 @@
 // scripts). Events come from GET /api/events read as a fetch stream, not EventSource: EventSource
 // cannot send the Authorization header, and a token in the URL would end up in logs and history.
 
-import type { ApiError, ApiEvent, DeviceSelf, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiError, ApiEvent, DeviceSelf, ForgetResult, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
 import { SseParser } from './sse-parser.ts';
 
 /** A rejected call: `code` is the server's error code (app/http-errors.ts) or one of E_NETWORK, E_TIMEOUT, E_BAD_RESPONSE. */
@@ -152,6 +152,10 @@ export class HttpNotesApi implements NotesApi {
 
   renameDevice(name: string): Promise<DeviceSelf> {
     return this.call('PUT', '/api/device', { name });
+  }
+
+  forgetDevice(peerId: string): Promise<ForgetResult> {
+    return this.call('POST', `/api/devices/${encodeURIComponent(peerId)}/forget`);
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

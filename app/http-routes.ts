@@ -17,6 +17,7 @@
 //   GET    /api/sync                   -                     200 SyncState      syncState
 //   POST   /api/sync/now               -                     200 SessionSummary[] syncNow
 //   PUT    /api/device                 {name}                200 DeviceSelf     renameDevice
+//   POST   /api/devices/:id/forget     -                     200 ForgetResult   forgetDevice (rotates the vault key)
 //   GET    /api/events                 -                     200 text/event-stream of ApiEvent (subscribe)
 //
 // Errors: `{ "error": { "code", "message" } }` with 400 (invalid input, malformed JSON), 401 (no or
@@ -140,6 +141,7 @@ export const ROUTES: readonly Route[] = [
       return ok(await api.renameDevice(requiredText(body, 'name')));
     },
   },
+  { method: 'POST', path: '/api/devices/:id/forget', handle: async ({ api, params }) => ok(await api.forgetDevice(params.id)) },
   {
     method: 'GET', path: '/api/events', handle: async ({ events }) => {
       events();

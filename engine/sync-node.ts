@@ -20,7 +20,9 @@ import { Scheduler } from './net/scheduler.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import { openVault, type Vault } from './net/vault.ts';
 import type { KeyRecord } from './core/codec.ts';
-import { versionMismatchReason } from './core/doctor.ts';
+import { reason as doctorReason, versionMismatchReason } from './core/doctor.ts';
+import { randomBytes } from 'node:crypto';
+import { offerRotation, serveRotation, type RotationOffer } from './net/vault-rotation.ts';
 import { DeviceBook } from './net/devices.ts';
 import { serveDeviceNames, sendDeviceName } from './net/device-name.ts';
 import { checkDeviceName, DeviceSettingsFile } from './net/device-settings.ts';
@@ -97,6 +99,7 @@ export class SyncNode {
   private readonly redialer: Redialer;
   private flushTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private switching: Promise<void> = Promise.resolve();
 
   private constructor(opts: SyncNodeOptions, vault: Vault, store: SqliteStore, p2p: P2PNode, settings: DeviceSettingsFile) {
     this.opts = opts;
@@ -172,6 +175,19 @@ export class SyncNode {
     });
     this.p2p.onPeerAddresses((peer, addrs) => this.book.listensOn(peer, addrs));
     await serveDeviceNames(this.p2p, (peer, name) => this.book.named(peer, name));
+    await serveRotation(this.p2p, (peer, offer) => {
+      const ok = offer.fromVault === this.vault.id && !offer.forget.includes(this.p2p.peerId);
+      if (!ok) log.warn('refused a vault rotation offer', { peer, fromVault: offer.fromVault });
+      return ok;
+    }, (offer) => {
+      log.info('moving to the rotated vault key', { forgotten: offer.forget });
+      void this.switchVault(offer.secret, () => {
+        for (const p of offer.forget) {
+          this.book.forget(p);
+          this.redialer.forget(p);
+        }
+      });
+    });
     await this.p2p.handle(ANTI_ENTROPY_PROTOCOL, (stream, peer, signal) => this.respond(stream, peer, signal), {
       maxInbound: 2,
       timeoutMs: this.opts.sessionTimeoutMs ?? 30_000,
@@ -244,22 +260,65 @@ export class SyncNode {
   async join(code: string): Promise<SyncState> {
     const invite = decodeInvite(code);
     if (invite.vaultId !== this.vault.id) {
-      this.scheduler.stop();
-      this.redialer.stop();
-      await this.p2p.stop();
-      this.vault = await openVault(this.opts.dataDir, { join: invite, replace: true });
-      this.p2p = await SyncNode.createP2P(this.opts, this.vault, this.settings);
-      this.peers.clear();
-      // The devices of the previous vault cannot reach this one (another pnet key).
-      for (const d of this.book.list()) this.book.forget(d.peerId);
-      this.rememberInviter(invite.peerId, invite.addrs);
-      await this.startNetwork();
+      await this.switchVault(invite.secret, () => {
+        // The devices of the previous vault cannot reach this one (another pnet key).
+        for (const d of this.book.list()) this.book.forget(d.peerId);
+        this.rememberInviter(invite.peerId, invite.addrs);
+      });
     } else {
       this.rememberInviter(invite.peerId, invite.addrs);
     }
     await Promise.allSettled(invite.addrs.map((a) => this.addPeer(a)));
     this.changed();
     return this.state();
+  }
+
+  /**
+   * Moves this device to another vault secret: the network restarts with the keys derived from
+   * it (the notes database stays). One move at a time.
+   */
+  private switchVault(secret: Uint8Array, beforeStart: () => void = () => undefined): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.stopped) return;
+      this.scheduler.stop();
+      this.redialer.stop();
+      await this.p2p.stop();
+      this.vault = await openVault(this.opts.dataDir, { join: { secret }, replace: true });
+      this.p2p = await SyncNode.createP2P(this.opts, this.vault, this.settings);
+      this.peers.clear();
+      beforeStart();
+      await this.startNetwork();
+      this.changed();
+    };
+    const next = this.switching.then(run, run);
+    this.switching = next.catch((e) => log.error('moving to another vault secret failed', { error: e }));
+    return next;
+  }
+
+  /**
+   * Forgets a paired device and rotates the vault secret, so the secret it holds opens nothing
+   * any more: every connected device (but the forgotten one) gets the new secret over its
+   * encrypted connection and moves, then this device moves. Devices that were not connected keep
+   * the old secret and need a new invite; they are marked so, and keep their notes.
+   */
+  async forgetDevice(peerId: string): Promise<{ vaultId: string; moved: string[]; reinviteNeeded: string[] }> {
+    if (typeof peerId !== 'string' || peerId === this.p2p.peerId || !(this.book.has(peerId) || this.peers.has(peerId))) {
+      throw new ValidationError('E_NOT_FOUND', `no paired device ${String(peerId)}`, { peerId });
+    }
+    const secret = new Uint8Array(randomBytes(32));
+    const offer: RotationOffer = { fromVault: this.vault.id, secret, forget: [peerId] };
+    this.book.forget(peerId);
+    this.redialer.forget(peerId);
+    this.peers.delete(peerId);
+    const connected = this.p2p.connectedPeers().map((p) => p.peerId).filter((p) => p !== peerId);
+    const results = await Promise.all(connected.map(async (p) => [p, await offerRotation(this.p2p, p, offer)] as const));
+    const moved = results.filter(([, ok]) => ok).map(([p]) => p);
+    const reinviteNeeded = this.book.list().map((d) => d.peerId).filter((p) => !moved.includes(p));
+    await this.switchVault(secret, () => {
+      for (const p of reinviteNeeded) this.book.needsReinvite(p);
+    });
+    log.info('device forgotten, vault key rotated', { forgotten: peerId, vault: this.vault.id, moved, reinviteNeeded });
+    return { vaultId: this.vault.id, moved, reinviteNeeded };
   }
 
   /**
@@ -280,6 +339,7 @@ export class SyncNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.switching;
     this.scheduler.stop();
     this.redialer.stop();
     if (this.flushTimer) clearTimeout(this.flushTimer);
@@ -409,7 +469,7 @@ export class SyncNode {
     for (const d of this.book.list()) this.peerInfo(d.peerId);
     const peers: PeerState[] = [...this.peers].map(([id, info]) => {
       const device = this.book.get(id);
-      const problem = device?.lastError ?? null;
+      const problem = device?.reinviteNeeded ? doctorReason('re-invite-needed', device.lastError?.at ?? device.lastSeen ?? 0) : device?.lastError ?? null;
       return {
         id,
         name: device?.name ?? null,
@@ -417,7 +477,7 @@ export class SyncNode {
         knownAddresses: device?.addresses ?? [],
         lastSeen: connected.has(id) ? (this.opts.now ?? Date.now)() : device?.lastSeen ?? null,
         // A connected device's dial problems are over; an incompatible version is not.
-        problem: connected.has(id) && problem?.code !== 'version-mismatch' ? null : problem,
+        problem: connected.has(id) && problem?.code !== 'version-mismatch' && problem?.code !== 're-invite-needed' ? null : problem,
         redial: this.redialer.status(id),
         addresses: connected.get(id) ?? [],
         connected: connected.has(id),

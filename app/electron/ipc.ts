@@ -202,6 +202,7 @@ export const HANDLERS: { readonly [op in Operation]: Handler } = {
   syncState: noArgs('syncState', (api) => api.syncState()),
   syncNow: noArgs('syncNow', (api) => api.syncNow()),
   renameDevice: oneText('renameDevice', 'a device name', (api, name) => api.renameDevice(name)),
+  forgetDevice: oneText('forgetDevice', 'a peer id', (api, peerId) => api.forgetDevice(peerId)),
 };
 
 // ---- dispatch -------------------------------------------------------------------------------

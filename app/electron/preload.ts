@@ -46,6 +46,7 @@ const notesApi: NotesApi = {
   syncState: () => call('syncState'),
   syncNow: () => call('syncNow'),
   renameDevice: (name) => call('renameDevice', name),
+  forgetDevice: (peerId) => call('forgetDevice', peerId),
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError('subscribe needs a listener function');
     // A listener passed twice gets its own entry, so each unsubscribe removes only its own.

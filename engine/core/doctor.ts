@@ -2,7 +2,7 @@
 // Pure: the engine observes an event (a dial error, a session's error, no address to dial) and
 // this module names it; nothing here guesses from silence.
 
-export type DoctorCode = 'not-seen' | 'dial-refused' | 'timed-out' | 'no-route' | 'rejected-by-vault' | 'version-mismatch' | 'dial-failed';
+export type DoctorCode = 'not-seen' | 'dial-refused' | 'timed-out' | 'no-route' | 'rejected-by-vault' | 'version-mismatch' | 're-invite-needed' | 'dial-failed';
 
 export interface DoctorReason {
   readonly code: DoctorCode;
@@ -27,14 +27,15 @@ const MESSAGES: Readonly<Record<DoctorCode, string>> = {
   'dial-refused': 'Dial refused: the device answered but nothing listens on its remembered port (LAN Notes is not running there, or it moved to another port)',
   'timed-out': 'Timed out: the device did not answer (asleep, switched off, or a firewall drops the connection)',
   'no-route': 'No route: this device has no network path to the address (it is on another network, or this device is offline)',
-  'rejected-by-vault': 'Rejected by the private network: the device holds a different vault key (it was forgotten, the key was rotated, or it joined another vault); invite it again',
+  'rejected-by-vault': 'Rejected by the private network: the two devices hold different vault keys (one was forgotten, the key was rotated while one was offline, or one joined another vault). Invite it again: show an invite code on a paired device and enter it on the other; its notes are kept and sync once it joins',
+  're-invite-needed': 'Re-invite needed: it was offline when the vault key was rotated, so it still holds the old key. Show an invite code here and enter it there; its notes are kept and sync once it joins',
   'version-mismatch': 'Protocol version mismatch: the device runs an incompatible version of LAN Notes; update both devices',
   'dial-failed': 'Could not connect',
 };
 
 /** Which reason wins when several addresses of one device failed differently: the most telling. */
 const RANK: Readonly<Record<DoctorCode, number>> = {
-  'version-mismatch': 6, 'rejected-by-vault': 5, 'dial-refused': 4, 'timed-out': 3, 'no-route': 2, 'dial-failed': 1, 'not-seen': 0,
+  're-invite-needed': 7, 'version-mismatch': 6, 'rejected-by-vault': 5, 'dial-refused': 4, 'timed-out': 3, 'no-route': 2, 'dial-failed': 1, 'not-seen': 0,
 };
 
 export function dialFailureReason(f: DialFailure, at: number): DoctorReason {

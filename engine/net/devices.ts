@@ -27,6 +27,8 @@ export interface PairedDevice {
   readonly lastSeen: number | null;
   /** The last problem reaching or syncing with it; cleared when a connection opens. */
   readonly lastError: DoctorReason | null;
+  /** It was not connected when the vault key was rotated: it needs a new invite. */
+  readonly reinviteNeeded?: boolean;
 }
 
 /** Addresses worth dialing later: TCP on a concrete IP (not 0.0.0.0, not a relay), without /p2p. */
@@ -97,7 +99,7 @@ export class DeviceBook {
 
   /** A connection to it is open (or just closed): it was seen now, its problem is over. */
   seen(peerId: string, addresses: readonly string[] = []): void {
-    this.put(peerId, (d) => ({ ...d, addresses: mergeAddrs(d.addresses, addresses), lastSeen: this.now(), lastError: null }));
+    this.put(peerId, (d) => ({ ...d, addresses: mergeAddrs(d.addresses, addresses), lastSeen: this.now(), lastError: null, reinviteNeeded: false }));
   }
 
   /** Identify told us where it listens: those replace what we knew (a device that moved port). */
@@ -114,6 +116,11 @@ export class DeviceBook {
   failed(peerId: string, reason: DoctorReason): void {
     if (!this.devices.has(peerId)) return;
     this.put(peerId, (d) => ({ ...d, lastError: reason }));
+  }
+
+  /** The vault key was rotated while it was away. */
+  needsReinvite(peerId: string): void {
+    if (this.devices.has(peerId)) this.put(peerId, (d) => ({ ...d, reinviteNeeded: true }));
   }
 
   /** Removes it; true if it was there. */
@@ -162,6 +169,7 @@ function parseDevice(raw: unknown): PairedDevice | null {
     addresses: Array.isArray(r.addresses) ? mergeAddrs(r.addresses.filter((a): a is string => typeof a === 'string'), []) : [],
     firstSeen: num(r.firstSeen) ?? 0,
     lastSeen: num(r.lastSeen),
+    reinviteNeeded: r.reinviteNeeded === true,
     lastError: err && typeof err.code === 'string' && typeof err.message === 'string' && typeof err.at === 'number'
       ? (err as DoctorReason) : null,
   };
