@@ -83,4 +83,18 @@ describe('device names and the doctor in the UI', { timeout: 110_000 }, () => {
     await untilText('B\'s devices list says A is offline and why', row.getByTestId('device-problem'), 'refused');
     assert.ok((await row.innerText()).includes(`/tcp/${port}`), 'the remembered address is listed');
   });
+
+  test('forgetting A through the UI warns, changes the vault key and removes A from the list', async () => {
+    const pb = pageOfB!;
+    const before = (await b.api.syncState()).vaultId;
+    const row = pb.locator(`[data-testid=device-row][data-peer-id="${a.info.peerId}"]`);
+    await row.getByTestId('forget-device').click();
+    await untilText('the warning', pb.getByTestId('forget-warning'), 'changes the vault key');
+    await row.getByTestId('forget-confirm').click();
+    const result = await untilText('the forget result', pb.getByTestId('forget-result'), 'Forgot Study desktop');
+    const after = (await b.api.syncState()).vaultId;
+    assert.notEqual(after, before);
+    assert.ok(result.includes(after), result);
+    await until('A is no longer listed', async () => (await row.count()) === 0);
+  });
 });

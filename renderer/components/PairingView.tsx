@@ -136,6 +136,27 @@ function Devices({ api, sync, syncError }: Props) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [added, setAdded] = useState(false);
+  const [forgetting, setForgetting] = useState<string | null>(null);
+  const [forgetError, setForgetError] = useState<string | null>(null);
+  const [forgotten, setForgotten] = useState<string | null>(null);
+
+  const forget = async (peerId: string): Promise<void> => {
+    const name = sync?.peers.find((p) => p.id === peerId)?.name ?? shortId(peerId);
+    setBusy(true);
+    setForgetError(null);
+    setForgotten(null);
+    try {
+      const r = await api.forgetDevice(peerId);
+      const label = (id: string) => sync?.peers.find((p) => p.id === id)?.name ?? shortId(id);
+      setForgotten(`Forgot ${name}. The vault key changed (vault ${r.vaultId}).`
+        + (r.reinviteNeeded.length > 0 ? ` Invite again: ${r.reinviteNeeded.map(label).join(', ')} (offline during the change).` : ''));
+      setForgetting(null);
+    } catch (err) {
+      setForgetError(`Could not forget ${name}: ${errorMessage(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const add = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
@@ -161,7 +182,7 @@ function Devices({ api, sync, syncError }: Props) {
       {sync && sync.peers.length === 0 && <p className="empty-state" data-testid="devices-empty">No other devices yet. Pair one with an invite code.</p>}
       {sync && sync.peers.length > 0 && (
         <table className="table" data-testid="devices-table">
-          <thead><tr><th scope="col">Device</th><th scope="col">State</th><th scope="col">Last sync</th><th scope="col">Addresses</th></tr></thead>
+          <thead><tr><th scope="col">Device</th><th scope="col">State</th><th scope="col">Last sync</th><th scope="col">Addresses</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {sync.peers.map((p) => (
               <tr key={p.id} data-testid="device-row" data-peer-id={p.id}>
@@ -173,11 +194,27 @@ function Devices({ api, sync, syncError }: Props) {
                 </td>
                 <td>{p.lastSession ? `${timeAgo(p.lastSession.startedAt)}${p.lastSession.ok ? '' : ' (failed)'}` : 'never'}</td>
                 <td className="addr-cell">{(p.connected ? p.addresses : p.knownAddresses).map((a) => <code key={a}>{a}</code>)}</td>
+                <td>
+                  {forgetting === p.id ? (
+                    <span className="row">
+                      <button type="button" className="btn danger" data-testid="forget-confirm" disabled={busy} onClick={() => void forget(p.id)}>{busy ? 'Forgetting…' : 'Forget and change the vault key'}</button>
+                      <button type="button" className="btn subtle" onClick={() => setForgetting(null)}>Cancel</button>
+                    </span>
+                  ) : <button type="button" className="btn subtle" data-testid="forget-device" onClick={() => setForgetting(p.id)}>Forget…</button>}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {forgetting && (
+        <p className="small" role="note" data-testid="forget-warning">
+          Forgetting a device changes the vault key: your connected devices move to the new key, the forgotten one can no longer
+          connect, old invite codes stop working, and devices that are offline now will need a new invite (they keep their notes).
+        </p>
+      )}
+      {forgetError && <p className="error" role="alert" data-testid="forget-error">{forgetError}</p>}
+      {forgotten && <p className="success" role="status" data-testid="forget-result">{forgotten}</p>}
       <form className="add-peer" onSubmit={(e) => void add(e)} noValidate>
         <label htmlFor="peer-address">Add a device by address (when discovery on the LAN cannot find it)</label>
         <div className="row">
