@@ -23,8 +23,8 @@ export interface Invite {
   readonly addresses: readonly string[];
 }
 
-export type { DoctorCode, DoctorReason, NetworkInterfaceState, PeerState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
-import type { SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
+export type { DoctorCode, DoctorReason, NearbyDevice, NetworkInterfaceState, OutgoingPairing, PairingMode, PairingRequest, PairingState, PeerState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
+import type { PairingState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
 
 /** This device as its paired devices see it. */
 export interface DeviceSelf {
@@ -75,6 +75,15 @@ export interface NotesApi {
    * offline need a new invite (they keep their notes).
    */
   forgetDevice(peerId: string): Promise<ForgetResult>;
+  /** "Pair nearby": the pairing window's state (also in SyncState.pairing, pushed with sync-state events). */
+  pairingState(): Promise<PairingState>;
+  /** Opens a 2-minute pairing window: "Add a device nearby" ('invite') or "Join a device nearby" ('join'). */
+  startPairing(mode: 'invite' | 'join'): Promise<PairingState>;
+  /** Joining: asks a nearby device in pairing mode to let this one in; both then show the same code. */
+  requestPairing(peerId: string): Promise<PairingState>;
+  /** Inviting: confirms (the vault secret is sent) or refuses (nothing is sent) a request. */
+  answerPairing(peerId: string, accept: boolean): Promise<PairingState>;
+  stopPairing(): Promise<PairingState>;
   /** Change events; returns an unsubscribe function. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
 }

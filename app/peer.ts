@@ -28,6 +28,7 @@ const HELP = `Usage: npm run peer -- --data DIR [options]
   --no-mdns             do not discover peers by mDNS
   --ae-interval MS      anti-entropy period (default 10000)
   --no-gossip           test only: neither publish nor accept rumors (anti-entropy alone)
+  --pairing-window MS   how long a "pair nearby" window stays open (default 120000)
   --ui DIR              serve the built UI from DIR (default: dist/renderer of this repo, if built;
                         build it with npm run build:ui); the start line then has its "ui" URL
   --help`;
@@ -37,6 +38,7 @@ export interface PeerArgs {
   /** Exact listen addresses, or undefined for the remembered/fixed port on `bind`. */
   readonly listen: string[] | undefined;
   readonly port: number | undefined;
+  readonly pairingWindowMs: number | undefined;
   readonly bind: string | undefined;
   readonly http: { host: string; port: number };
   readonly peers: string[];
@@ -64,7 +66,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
     args: [...argv],
     options: {
       data: { type: 'string' }, listen: { type: 'string', multiple: true }, http: { type: 'string' },
-      port: { type: 'string' }, bind: { type: 'string' },
+      port: { type: 'string' }, bind: { type: 'string' }, 'pairing-window': { type: 'string' },
       peer: { type: 'string', multiple: true }, join: { type: 'string' }, 'no-mdns': { type: 'boolean' },
       'no-gossip': { type: 'boolean' }, 'ae-interval': { type: 'string' }, ui: { type: 'string' }, help: { type: 'boolean' },
     },
@@ -80,9 +82,11 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
   if (!Number.isFinite(aeIntervalMs) || aeIntervalMs < 100) throw new Error('--ae-interval must be at least 100 ms');
   const listenPort = values.port === undefined ? undefined : Number(values.port);
   if (listenPort !== undefined && (!/^\d+$/.test(values.port!) || listenPort > 65535)) throw new Error(`--port must be 0-65535, got ${values.port}`);
+  const pairingWindowMs = values['pairing-window'] === undefined ? undefined : Number(values['pairing-window']);
+  if (pairingWindowMs !== undefined && (!Number.isFinite(pairingWindowMs) || pairingWindowMs < 1000)) throw new Error('--pairing-window must be at least 1000 ms');
   if (values.bind !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(values.bind)) throw new Error(`--bind must be an IPv4 address, got ${values.bind}`);
   return {
-    data: resolve(values.data), listen: values.listen, port: listenPort, bind: values.bind, http: { host: http.slice(0, colon).replace(/^\[|\]$/g, ''), port },
+    data: resolve(values.data), listen: values.listen, port: listenPort, bind: values.bind, pairingWindowMs, http: { host: http.slice(0, colon).replace(/^\[|\]$/g, ''), port },
     peers: values.peer ?? [], join: values.join, mdns: !values['no-mdns'], gossip: !values['no-gossip'], aeIntervalMs,
     ui: uiDir(values.ui),
   };
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
     return;
   }
   const node = await SyncNode.start({
-    dataDir: args.data, listen: args.listen, port: args.port, listenHost: args.bind, mdns: args.mdns, peers: args.peers, join: args.join,
+    dataDir: args.data, listen: args.listen, port: args.port, listenHost: args.bind, pairingWindowMs: args.pairingWindowMs, mdns: args.mdns, peers: args.peers, join: args.join,
     gossip: args.gossip, antiEntropyIntervalMs: args.aeIntervalMs,
   });
   const host = new Host(node.notes, node);

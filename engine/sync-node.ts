@@ -27,6 +27,7 @@ import { DeviceBook } from './net/devices.ts';
 import { serveDeviceNames, sendDeviceName } from './net/device-name.ts';
 import { checkDeviceName, DeviceSettingsFile } from './net/device-settings.ts';
 import { Redialer } from './net/redialer.ts';
+import { NearbyPairing } from './pairing.ts';
 
 export const ANTI_ENTROPY_PROTOCOL = '/notes-sync/anti-entropy/1.0.0';
 /**
@@ -49,6 +50,8 @@ export interface SyncNodeOptions {
   readonly listenHost?: string;
   /** Bound for one redial of one address of a paired device. Default 10 s. */
   readonly redialTimeoutMs?: number;
+  /** How long a "pair nearby" window stays open. Default 2 minutes. */
+  readonly pairingWindowMs?: number;
   readonly mdns?: boolean;
   /** Multiaddrs to dial at start (the manual fallback to mDNS). */
   readonly peers?: readonly string[];
@@ -97,6 +100,8 @@ export class SyncNode {
   private readonly book: DeviceBook;
   private readonly settings: DeviceSettingsFile;
   private readonly redialer: Redialer;
+  /** "Pair nearby": the pairing window, its requests and codes (engine/pairing.ts). */
+  readonly pairing: NearbyPairing;
   private flushTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private switching: Promise<void> = Promise.resolve();
@@ -107,6 +112,18 @@ export class SyncNode {
     this.book = DeviceBook.open(opts.dataDir, opts.now);
     this.redialer = new Redialer({ book: this.book, p2p: () => this.p2p, now: opts.now ?? Date.now, dialTimeoutMs: opts.redialTimeoutMs });
     this.book.onChange(() => this.changed());
+    this.pairing = new NearbyPairing({
+      identityKey: () => this.vault.identityKey,
+      peerId: () => this.p2p.peerId,
+      listenHost: opts.listenHost ?? '0.0.0.0',
+      name: () => this.settings.get().name,
+      invite: () => this.invite().code,
+      join: (code) => this.join(code),
+      now: opts.now ?? Date.now,
+      windowMs: opts.pairingWindowMs,
+      mdnsIntervalMs: 1000,
+    });
+    this.pairing.onChange(() => this.changed());
     this.vault = vault;
     this.store = store;
     this.p2p = p2p;
@@ -339,6 +356,7 @@ export class SyncNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.pairing.stop('the app is stopping');
     await this.switching;
     this.scheduler.stop();
     this.redialer.stop();
@@ -495,6 +513,7 @@ export class SyncNode {
       replicaId: this.replica.replicaId,
       vaultId: this.vault.id,
       device: { name: this.settings.get().name },
+      pairing: this.pairing.state(),
       network: { mdns: this.p2p.mdns, port: this.listenPort(), portFellBack: this.p2p.listenFellBack, interfaces: interfaceList() },
       addresses: this.p2p.addresses(),
       peers,

@@ -126,6 +126,7 @@ describe('sender check', () => {
     listNotes: [], getNote: ['0123456789abcdef'], createNote: [{ title: 'x' }], saveNote: ['0123456789abcdef', { body: 'x' }],
     trashNote: ['0123456789abcdef'], restoreNote: ['0123456789abcdef'], search: ['x'], conflicts: [],
     resolve: ['0123456789abcdef', 'title', 'x'], invite: [], join: ['AAAAA'], addPeer: ['/ip4/127.0.0.1/tcp/1'], syncState: [], syncNow: [], renameDevice: ['laptop'], forgetDevice: ['12D3KooWabc'],
+    pairingState: [], startPairing: ['invite'], requestPairing: ['12D3KooWabc'], answerPairing: ['12D3KooWabc', false], stopPairing: [],
   };
   const otherWindow = contents();
   const foreign: [string, () => SenderEvent][] = [

@@ -7,6 +7,7 @@
 export const OPERATIONS = [
   'listNotes', 'getNote', 'createNote', 'saveNote', 'trashNote', 'restoreNote', 'search', 'conflicts',
   'resolve', 'invite', 'join', 'addPeer', 'syncState', 'syncNow', 'renameDevice', 'forgetDevice',
+  'pairingState', 'startPairing', 'requestPairing', 'answerPairing', 'stopPairing',
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];

@@ -2,6 +2,8 @@
 // (app/api.ts) can re-export them without pulling engine code into the renderer.
 
 import type { DoctorReason } from './doctor.ts';
+import type { PairingState } from './pairing-types.ts';
+export type { NearbyDevice, OutgoingPairing, PairingMode, PairingRequest, PairingState } from './pairing-types.ts';
 export type { DoctorCode, DoctorReason } from './doctor.ts';
 
 export type SyncPath = 'local' | 'gossip' | 'anti-entropy' | 'import';
@@ -61,6 +63,8 @@ export interface SyncState {
   readonly peerId: string;
   /** This device as its paired devices see it. */
   readonly device: { readonly name: string };
+  /** "Pair nearby": the open pairing window, nearby devices, requests and their codes. */
+  readonly pairing: PairingState;
   /** What the LAN doctor knows about this device's own network. */
   readonly network: {
     readonly mdns: boolean;

@@ -32,7 +32,7 @@ const log = logger('p2p');
 
 // libp2p 2.x types, derived from the node itself rather than imported from @libp2p/interface
 // (not a direct dependency, and present in two majors in node_modules: see createP2P).
-type Stream = Awaited<ReturnType<Libp2p['dialProtocol']>>;
+export type Stream = Awaited<ReturnType<Libp2p['dialProtocol']>>;
 type Connection = Awaited<ReturnType<Libp2p['dial']>>;
 type TopicValidator = GossipSub['topicValidators'] extends Map<string, infer F> ? F : never;
 type Verdict = Awaited<ReturnType<TopicValidator>>;
@@ -604,7 +604,7 @@ function dialError(message: string, err: unknown, signal: AbortSignal, details: 
   return new EngineError('E_DIAL_FAILED', `${message}: ${signal.aborted ? 'timed out or aborted' : cause}`, { ...details, aborted: signal.aborted, cause });
 }
 
-function frameStream(stream: Stream, peer: string, protocol: string, maxFrameBytes: number): FrameStream {
+export function frameStream(stream: Stream, peer: string, protocol: string, maxFrameBytes: number): FrameStream {
   const reader = new FrameReader(stream.source, maxFrameBytes);
   const outbox = new Outbox();
   // libp2p 2.x streams take their writes as one async iterable, consumed for the stream's life.
