@@ -5,6 +5,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Invite, NotesApi, SyncState } from '../../app/api.ts';
 import { errorCode, errorMessage, shortId, timeAgo } from '../format.ts';
+import { PairNearby } from './PairNearby.tsx';
 import { QrCode } from './QrCode.tsx';
 
 interface Props {
@@ -72,6 +73,7 @@ export function PairingView({ api, sync, syncError }: Props) {
         </section>
         <JoinForm api={api} />
       </div>
+      <PairNearby api={api} pairing={sync?.pairing ?? null} />
       <Devices api={api} sync={sync} syncError={syncError} />
     </section>
   );
