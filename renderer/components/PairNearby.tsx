@@ -31,7 +31,7 @@ export function PairNearby({ api, pairing }: Props) {
   const out = pairing?.outgoing ?? null;
 
   return (
-    <section className="card wide" aria-labelledby="nearby-heading" data-testid="pair-nearby">
+    <section className="card pair-nearby" aria-labelledby="nearby-heading" data-testid="pair-nearby">
       <h2 id="nearby-heading">Pair nearby</h2>
       <p className="muted small">
         Both devices on the same network, no code to type: add on a device that is already paired, join on the new one,
