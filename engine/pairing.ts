@@ -23,6 +23,8 @@ import { PairingNode } from './net/pairing-node.ts';
 const log = logger('pairing');
 export const PAIRING_WINDOW_MS = 120_000;
 const MAX_INVITE_CHARS = 2000;
+/** Requests waiting for the user at once; more are refused (a flood must not bury the real one). */
+const MAX_PENDING = 8;
 
 export interface NearbyPairingOptions {
   readonly identityKey: () => Uint8Array;
@@ -221,8 +223,8 @@ export class NearbyPairing {
       return;
     }
     if (m.op !== 'pair') throw new ProtocolError('E_PROTOCOL_STATE', `unexpected pairing frame ${m.op}`);
-    if (this.requests.has(peer)) {
-      await stream.send(encode({ op: 'refused', message: 'a request from this device is already waiting' }), signal);
+    if (this.requests.has(peer) || this.requests.size >= MAX_PENDING) {
+      await stream.send(encode({ op: 'refused', message: this.requests.has(peer) ? 'a request from this device is already waiting' : 'too many devices are asking at once' }), signal);
       return;
     }
     let answered!: () => void;
