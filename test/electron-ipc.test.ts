@@ -223,6 +223,15 @@ describe('payload validation', () => {
     ['addPeer', [['/ip4/1.2.3.4']], 'E_INVALID_VALUE'],
     ['syncState', [1], 'E_INVALID_VALUE'],
     ['syncNow', [{}], 'E_INVALID_VALUE'],
+    ['renameDevice', [''], 'E_INVALID_VALUE', /empty/],
+    ['renameDevice', [{ name: 'x' }], 'E_INVALID_VALUE'],
+    ['forgetDevice', [5], 'E_INVALID_VALUE'],
+    ['forgetDevice', [], 'E_INVALID_VALUE'],
+    ['pairingState', [1], 'E_INVALID_VALUE'],
+    ['startPairing', ['both'], 'E_INVALID_VALUE', /mode must be/],
+    ['requestPairing', [null], 'E_INVALID_VALUE'],
+    ['answerPairing', ['12D3KooWabc', 'yes'], 'E_INVALID_VALUE', /accept must be true or false/],
+    ['stopPairing', [1], 'E_INVALID_VALUE'],
   ];
 
   before(async () => {
