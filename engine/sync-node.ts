@@ -105,6 +105,8 @@ export class SyncNode {
   private flushTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private switching: Promise<void> = Promise.resolve();
+  /** Forgotten in this run: never re-added by a connection that was still open. */
+  private readonly forgotten = new Set<string>();
 
   private constructor(opts: SyncNodeOptions, vault: Vault, store: SqliteStore, p2p: P2PNode, settings: DeviceSettingsFile) {
     this.opts = opts;
@@ -174,8 +176,9 @@ export class SyncNode {
     this.p2p.onRumor((from, bytes) => this.onRumor(from, bytes));
     this.p2p.onPeerConnect((peer) => {
       this.peerInfo(peer);
-      // Whoever completes a connection holds the vault key (pnet): it is a paired device.
-      this.book.seen(peer);
+      // Whoever completes a connection holds the vault key (pnet): it is a paired device. A device
+      // forgotten a moment ago may still be connected until the vault key changes: not re-added.
+      if (!this.forgotten.has(peer)) this.book.seen(peer);
       this.redialer.connected(peer);
       void sendDeviceName(this.p2p, peer, this.settings.get().name);
       // Both ends see the connection; only the lower peer id opens the first session, so the
@@ -185,7 +188,7 @@ export class SyncNode {
     });
     this.p2p.onPeerDisconnect((peer) => {
       if (!this.stopped) {
-        this.book.seen(peer);
+        this.book.left(peer);
         this.redialer.disconnected(peer);
       }
       this.changed();
@@ -198,11 +201,13 @@ export class SyncNode {
       return ok;
     }, (offer) => {
       log.info('moving to the rotated vault key', { forgotten: offer.forget });
-      void this.switchVault(offer.secret, () => {
-        for (const p of offer.forget) {
-          this.book.forget(p);
-          this.redialer.forget(p);
-        }
+      for (const p of offer.forget) {
+        this.forgotten.add(p);
+        this.book.forget(p);
+        this.redialer.forget(p);
+      }
+      void this.switchVault(offer.secret).finally(() => {
+        for (const p of offer.forget) this.forgotten.delete(p);
       });
     });
     await this.p2p.handle(ANTI_ENTROPY_PROTOCOL, (stream, peer, signal) => this.respond(stream, peer, signal), {
@@ -324,6 +329,7 @@ export class SyncNode {
     }
     const secret = new Uint8Array(randomBytes(32));
     const offer: RotationOffer = { fromVault: this.vault.id, secret, forget: [peerId] };
+    this.forgotten.add(peerId);
     this.book.forget(peerId);
     this.redialer.forget(peerId);
     this.peers.delete(peerId);
@@ -334,6 +340,8 @@ export class SyncNode {
     await this.switchVault(secret, () => {
       for (const p of reinviteNeeded) this.book.needsReinvite(p);
     });
+    // On the new key it can only come back by a new invite, and then it is welcome.
+    this.forgotten.delete(peerId);
     log.info('device forgotten, vault key rotated', { forgotten: peerId, vault: this.vault.id, moved, reinviteNeeded });
     return { vaultId: this.vault.id, moved, reinviteNeeded };
   }

@@ -102,15 +102,24 @@ export class DeviceBook {
     this.put(peerId, (d) => ({ ...d, addresses: mergeAddrs(d.addresses, addresses), lastSeen: this.now(), lastError: null, reinviteNeeded: false }));
   }
 
-  /** Identify told us where it listens: those replace what we knew (a device that moved port). */
+  /** A connection to it closed: it was last seen now. Only for a device still in the table. */
+  left(peerId: string): void {
+    if (this.devices.has(peerId)) this.put(peerId, (d) => ({ ...d, lastSeen: this.now() }));
+  }
+
+  /**
+   * Identify told us where it listens: those replace what we knew (a device that moved port).
+   * Like `named`, it only updates a device in the table: a forgotten device whose connection is
+   * still closing must not come back.
+   */
   listensOn(peerId: string, addresses: readonly string[]): void {
     const fresh = addresses.map(dialableAddress).filter((a): a is string => a !== null);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0 || !this.devices.has(peerId)) return;
     this.put(peerId, (d) => ({ ...d, addresses: mergeAddrs(fresh, d.addresses.filter((a) => !fresh.includes(a))).slice(0, MAX_DEVICE_ADDRS) }));
   }
 
   named(peerId: string, name: string): void {
-    this.put(peerId, (d) => ({ ...d, name }));
+    if (this.devices.has(peerId)) this.put(peerId, (d) => ({ ...d, name }));
   }
 
   failed(peerId: string, reason: DoctorReason): void {
