@@ -23,8 +23,22 @@ export interface Invite {
   readonly addresses: readonly string[];
 }
 
-export type { PeerState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
-import type { SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
+export type { DoctorCode, DoctorReason, NearbyDevice, NetworkInterfaceState, OutgoingPairing, PairingMode, PairingRequest, PairingState, PeerState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
+import type { PairingState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
+
+/** This device as its paired devices see it. */
+export interface DeviceSelf {
+  readonly name: string;
+}
+
+export interface ForgetResult {
+  /** The vault's id after the rotation (derived from the new key). */
+  readonly vaultId: string;
+  /** Devices that took the new key. */
+  readonly moved: readonly string[];
+  /** Paired devices that were not connected: invite them again. */
+  readonly reinviteNeeded: readonly string[];
+}
 
 export type ApiEvent =
   | { readonly type: 'notes-changed'; readonly ids: readonly string[]; readonly origin: SyncPath }
@@ -53,6 +67,23 @@ export interface NotesApi {
   syncState(): Promise<SyncState>;
   /** Runs an anti-entropy session with every connected peer now; the debug panel's "sync now". */
   syncNow(): Promise<SessionSummary[]>;
+  /** Renames this device (1-64 characters); its paired devices are told at once. */
+  renameDevice(name: string): Promise<DeviceSelf>;
+  /**
+   * Forgets a paired device and rotates the vault key: connected devices move to the new key,
+   * the forgotten one (and every old invite code) can no longer connect, and devices that were
+   * offline need a new invite (they keep their notes).
+   */
+  forgetDevice(peerId: string): Promise<ForgetResult>;
+  /** "Pair nearby": the pairing window's state (also in SyncState.pairing, pushed with sync-state events). */
+  pairingState(): Promise<PairingState>;
+  /** Opens a 2-minute pairing window: "Add a device nearby" ('invite') or "Join a device nearby" ('join'). */
+  startPairing(mode: 'invite' | 'join'): Promise<PairingState>;
+  /** Joining: asks a nearby device in pairing mode to let this one in; both then show the same code. */
+  requestPairing(peerId: string): Promise<PairingState>;
+  /** Inviting: confirms (the vault secret is sent) or refuses (nothing is sent) a request. */
+  answerPairing(peerId: string, accept: boolean): Promise<PairingState>;
+  stopPairing(): Promise<PairingState>;
   /** Change events; returns an unsubscribe function. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
 }

@@ -2,7 +2,7 @@
 // run. It turns engine objects into the plain DTOs of app/api.ts and engine errors into ApiErrors.
 // Sync (libp2p) is optional so the same host serves an offline vault.
 
-import type { ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiEvent, DeviceSelf, ForgetResult, Invite, PairingState, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
 import { EngineError, ValidationError } from '../engine/core/errors.ts';
 import { logger } from '../engine/log.ts';
 import { Notes, parseNoteKey } from '../engine/notes.ts';
@@ -16,6 +16,15 @@ export interface SyncControl {
   addPeer(address: string): Promise<void>;
   onState(listener: () => void): () => void;
   syncNow(): Promise<SessionSummary[]>;
+  setDeviceName(name: string): Promise<DeviceSelf>;
+  forgetDevice(peerId: string): Promise<ForgetResult>;
+  readonly pairing: {
+    state(): PairingState;
+    start(mode: 'invite' | 'join'): Promise<PairingState>;
+    request(peerId: string): Promise<PairingState>;
+    answer(peerId: string, accept: boolean): Promise<PairingState>;
+    stop(): Promise<PairingState>;
+  };
 }
 
 const EXCERPT = 160;
@@ -123,6 +132,40 @@ export class Host implements NotesApi {
 
   async syncNow(): Promise<SessionSummary[]> {
     return this.requireSync().syncNow();
+  }
+
+  async renameDevice(name: string): Promise<DeviceSelf> {
+    if (typeof name !== 'string') throw new ValidationError('E_INVALID_VALUE', 'a device name is text');
+    return this.requireSync().setDeviceName(name);
+  }
+
+  async forgetDevice(peerId: string): Promise<ForgetResult> {
+    if (typeof peerId !== 'string' || peerId.length === 0) throw new ValidationError('E_INVALID_VALUE', 'a device is named by its peer id');
+    return this.requireSync().forgetDevice(peerId);
+  }
+
+  async pairingState(): Promise<PairingState> {
+    return this.requireSync().pairing.state();
+  }
+
+  async startPairing(mode: 'invite' | 'join'): Promise<PairingState> {
+    if (mode !== 'invite' && mode !== 'join') throw new ValidationError('E_INVALID_VALUE', 'mode must be "invite" or "join"');
+    return this.requireSync().pairing.start(mode);
+  }
+
+  async requestPairing(peerId: string): Promise<PairingState> {
+    if (typeof peerId !== 'string' || peerId.length === 0) throw new ValidationError('E_INVALID_VALUE', 'a device is named by its peer id');
+    return this.requireSync().pairing.request(peerId);
+  }
+
+  async answerPairing(peerId: string, accept: boolean): Promise<PairingState> {
+    if (typeof peerId !== 'string' || peerId.length === 0) throw new ValidationError('E_INVALID_VALUE', 'a device is named by its peer id');
+    if (typeof accept !== 'boolean') throw new ValidationError('E_INVALID_VALUE', 'accept must be true or false');
+    return this.requireSync().pairing.answer(peerId, accept);
+  }
+
+  async stopPairing(): Promise<PairingState> {
+    return this.requireSync().pairing.stop();
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

@@ -3,7 +3,7 @@
 // scripts). Events come from GET /api/events read as a fetch stream, not EventSource: EventSource
 // cannot send the Authorization header, and a token in the URL would end up in logs and history.
 
-import type { ApiError, ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiError, ApiEvent, DeviceSelf, ForgetResult, Invite, PairingState, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
 import { SseParser } from './sse-parser.ts';
 
 /** A rejected call: `code` is the server's error code (app/http-errors.ts) or one of E_NETWORK, E_TIMEOUT, E_BAD_RESPONSE. */
@@ -149,6 +149,34 @@ export class HttpNotesApi implements NotesApi {
 
   syncNow(): Promise<SessionSummary[]> {
     return this.call('POST', '/api/sync/now');
+  }
+
+  renameDevice(name: string): Promise<DeviceSelf> {
+    return this.call('PUT', '/api/device', { name });
+  }
+
+  forgetDevice(peerId: string): Promise<ForgetResult> {
+    return this.call('POST', `/api/devices/${encodeURIComponent(peerId)}/forget`);
+  }
+
+  pairingState(): Promise<PairingState> {
+    return this.call('GET', '/api/pairing');
+  }
+
+  startPairing(mode: 'invite' | 'join'): Promise<PairingState> {
+    return this.call('POST', '/api/pairing/start', { mode });
+  }
+
+  requestPairing(peerId: string): Promise<PairingState> {
+    return this.call('POST', '/api/pairing/request', { peerId });
+  }
+
+  answerPairing(peerId: string, accept: boolean): Promise<PairingState> {
+    return this.call('POST', '/api/pairing/answer', { peerId, accept });
+  }
+
+  stopPairing(): Promise<PairingState> {
+    return this.call('POST', '/api/pairing/stop');
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

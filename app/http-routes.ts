@@ -16,6 +16,13 @@
 //   POST   /api/peers                  {address}             204                addPeer
 //   GET    /api/sync                   -                     200 SyncState      syncState
 //   POST   /api/sync/now               -                     200 SessionSummary[] syncNow
+//   PUT    /api/device                 {name}                200 DeviceSelf     renameDevice
+//   POST   /api/devices/:id/forget     -                     200 ForgetResult   forgetDevice (rotates the vault key)
+//   GET    /api/pairing                -                     200 PairingState   pairingState
+//   POST   /api/pairing/start          {mode}                200 PairingState   startPairing ("invite" | "join")
+//   POST   /api/pairing/request        {peerId}              200 PairingState   requestPairing
+//   POST   /api/pairing/answer         {peerId, accept}      200 PairingState   answerPairing
+//   POST   /api/pairing/stop           -                     200 PairingState   stopPairing
 //   GET    /api/events                 -                     200 text/event-stream of ApiEvent (subscribe)
 //
 // Errors: `{ "error": { "code", "message" } }` with 400 (invalid input, malformed JSON), 401 (no or
@@ -133,6 +140,34 @@ export const ROUTES: readonly Route[] = [
   },
   { method: 'GET', path: '/api/sync', handle: async ({ api }) => ok(await api.syncState()) },
   { method: 'POST', path: '/api/sync/now', handle: async ({ api }) => ok(await api.syncNow()) },
+  {
+    method: 'PUT', path: '/api/device', handle: async ({ api, req }) => {
+      const body = only(await readJsonObject(req), ['name'], ['name']);
+      return ok(await api.renameDevice(requiredText(body, 'name')));
+    },
+  },
+  { method: 'POST', path: '/api/devices/:id/forget', handle: async ({ api, params }) => ok(await api.forgetDevice(params.id)) },
+  { method: 'GET', path: '/api/pairing', handle: async ({ api }) => ok(await api.pairingState()) },
+  {
+    method: 'POST', path: '/api/pairing/start', handle: async ({ api, req }) => {
+      const mode = requiredText(only(await readJsonObject(req), ['mode'], ['mode']), 'mode');
+      if (mode !== 'invite' && mode !== 'join') throw new HttpError(400, 'E_INVALID_VALUE', 'mode must be "invite" or "join"');
+      return ok(await api.startPairing(mode));
+    },
+  },
+  {
+    method: 'POST', path: '/api/pairing/request', handle: async ({ api, req }) => {
+      return ok(await api.requestPairing(requiredText(only(await readJsonObject(req), ['peerId'], ['peerId']), 'peerId')));
+    },
+  },
+  {
+    method: 'POST', path: '/api/pairing/answer', handle: async ({ api, req }) => {
+      const body = only(await readJsonObject(req), ['peerId', 'accept'], ['peerId', 'accept']);
+      if (typeof body.accept !== 'boolean') throw new HttpError(400, 'E_INVALID_VALUE', '"accept" must be true or false');
+      return ok(await api.answerPairing(requiredText(body, 'peerId'), body.accept));
+    },
+  },
+  { method: 'POST', path: '/api/pairing/stop', handle: async ({ api }) => ok(await api.stopPairing()) },
   {
     method: 'GET', path: '/api/events', handle: async ({ events }) => {
       events();

@@ -19,7 +19,12 @@ const log = logger('peer');
 const HELP = `Usage: npm run peer -- --data DIR [options]
 
   --data DIR            data directory (vault, notes database, API token); created if missing
-  --listen MULTIADDR    libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/0)
+  --listen MULTIADDR    libp2p listen address, repeatable; overrides --port and --bind, and no
+                        port is remembered
+  --port PORT           TCP port tried first when none is remembered (default 27182; 0 = any
+                        free one). A taken port falls back to a free one; the port that worked
+                        is remembered in DIR/device.json and tried first next time
+  --bind IPV4           address to listen on with that port (default 0.0.0.0, every interface)
   --http HOST:PORT      where the HTTP API listens (default 127.0.0.1:0, a free port)
   --peer MULTIADDR      a peer to dial at start, repeatable (when mDNS cannot find it)
   --join CODE           join the vault of an invite code shown on a paired device
@@ -29,13 +34,18 @@ const HELP = `Usage: npm run peer -- --data DIR [options]
   --start-fresh         if DIR's notes database is damaged: keep it aside as notes.db.damaged-<time>,
                         write what is still readable to recovered-<time>.json, start with an empty
                         database and get the notes back from paired devices
+  --pairing-window MS   how long a "pair nearby" window stays open (default 120000)
   --ui DIR              serve the built UI from DIR (default: dist/renderer of this repo, if built;
                         build it with npm run build:ui); the start line then has its "ui" URL
   --help`;
 
 export interface PeerArgs {
   readonly data: string;
-  readonly listen: string[];
+  /** Exact listen addresses, or undefined for the remembered/fixed port on `bind`. */
+  readonly listen: string[] | undefined;
+  readonly port: number | undefined;
+  readonly pairingWindowMs: number | undefined;
+  readonly bind: string | undefined;
   readonly http: { host: string; port: number };
   readonly peers: string[];
   readonly join?: string;
@@ -64,6 +74,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
     args: [...argv],
     options: {
       data: { type: 'string' }, listen: { type: 'string', multiple: true }, http: { type: 'string' },
+      port: { type: 'string' }, bind: { type: 'string' }, 'pairing-window': { type: 'string' },
       peer: { type: 'string', multiple: true }, join: { type: 'string' }, 'no-mdns': { type: 'boolean' },
       'no-gossip': { type: 'boolean' }, 'ae-interval': { type: 'string' }, ui: { type: 'string' }, help: { type: 'boolean' },
       'start-fresh': { type: 'boolean' },
@@ -78,8 +89,13 @@ export function parsePeerArgs(argv: readonly string[]): PeerArgs | 'help' {
   if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--http must be HOST:PORT, got ${http}`);
   const aeIntervalMs = Number(values['ae-interval'] ?? 10_000);
   if (!Number.isFinite(aeIntervalMs) || aeIntervalMs < 100) throw new Error('--ae-interval must be at least 100 ms');
+  const listenPort = values.port === undefined ? undefined : Number(values.port);
+  if (listenPort !== undefined && (!/^\d+$/.test(values.port!) || listenPort > 65535)) throw new Error(`--port must be 0-65535, got ${values.port}`);
+  const pairingWindowMs = values['pairing-window'] === undefined ? undefined : Number(values['pairing-window']);
+  if (pairingWindowMs !== undefined && (!Number.isFinite(pairingWindowMs) || pairingWindowMs < 1000)) throw new Error('--pairing-window must be at least 1000 ms');
+  if (values.bind !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(values.bind)) throw new Error(`--bind must be an IPv4 address, got ${values.bind}`);
   return {
-    data: resolve(values.data), listen: values.listen ?? ['/ip4/0.0.0.0/tcp/0'], http: { host: http.slice(0, colon).replace(/^\[|\]$/g, ''), port },
+    data: resolve(values.data), listen: values.listen, port: listenPort, bind: values.bind, pairingWindowMs, http: { host: http.slice(0, colon).replace(/^\[|\]$/g, ''), port },
     peers: values.peer ?? [], join: values.join, mdns: !values['no-mdns'], gossip: !values['no-gossip'], aeIntervalMs,
     startFresh: values['start-fresh'] === true,
     ui: uiDir(values.ui),
@@ -101,7 +117,7 @@ async function main(): Promise<void> {
   let node: SyncNode;
   try {
     node = await SyncNode.start({
-      dataDir: args.data, listen: args.listen, mdns: args.mdns, peers: args.peers, join: args.join,
+      dataDir: args.data, listen: args.listen, port: args.port, listenHost: args.bind, pairingWindowMs: args.pairingWindowMs, mdns: args.mdns, peers: args.peers, join: args.join,
       gossip: args.gossip, antiEntropyIntervalMs: args.aeIntervalMs, program: 'headless peer',
       onDamagedStore: () => (args.startFresh ? 'start-fresh' : 'stop'),
     });
@@ -114,7 +130,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  if (node.freshStart !== null) process.stderr.write(`${freshStartMessage(node.freshStart)}\n`);
+  if (node.freshStart !== null) process.stderr.write(`${freshStartMessage(node.freshStart)}
+`);
   const host = new Host(node.notes, node);
   const token = await loadOrCreateToken(args.data);
   const server = await startApiServer(host, { host: args.http.host, port: args.http.port, token, staticDir: args.ui ?? undefined });

@@ -63,7 +63,7 @@ function stale(output: string, sources: readonly string[]): boolean {
   return !existsSync(output) || statSync(output).mtimeMs < newest(sources);
 }
 
-const UI_SOURCES = ['renderer', 'vite.config.ts', 'app/api.ts', 'app/browser-bridge.ts', 'engine/core/sync-state.ts', 'engine/core/note-types.ts'].map((p) => join(ROOT, p));
+const UI_SOURCES = ['renderer', 'vite.config.ts', 'app/api.ts', 'app/browser-bridge.ts', 'engine/core/sync-state.ts', 'engine/core/doctor.ts', 'engine/core/pairing-types.ts', 'engine/core/note-types.ts'].map((p) => join(ROOT, p));
 const ELECTRON_SOURCES = ['app', 'engine'].map((p) => join(ROOT, p));
 
 function ensureUi(noBuild: boolean): boolean {

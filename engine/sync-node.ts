@@ -2,6 +2,8 @@
 // peer): vault + store + replica + libp2p, rumor-mongering on every local write, anti-entropy on
 // every new connection and on a jittered timer, and the sync state the debug panel shows.
 
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { initiateOver, respondOver, type SessionOutcome } from './net/ae-link.ts';
 import { EngineError, ProtocolError, ValidationError } from './core/errors.ts';
 import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS } from './net/invite.ts';
@@ -20,14 +22,38 @@ import { lockDataDir, type DirLock } from './store/dir-lock.ts';
 import { openReplica, type DamageDecision, type FreshStart, type StoreDamage } from './open-replica.ts';
 import { openVault, type Vault } from './net/vault.ts';
 import type { KeyRecord } from './core/codec.ts';
+import { reason as doctorReason, versionMismatchReason } from './core/doctor.ts';
+import { randomBytes } from 'node:crypto';
+import { offerRotation, serveRotation, type RotationOffer } from './net/vault-rotation.ts';
+import { DeviceBook } from './net/devices.ts';
+import { serveDeviceNames, sendDeviceName } from './net/device-name.ts';
+import { checkDeviceName, DeviceSettingsFile } from './net/device-settings.ts';
+import { Redialer } from './net/redialer.ts';
+import { NearbyPairing } from './pairing.ts';
 
 export const ANTI_ENTROPY_PROTOCOL = '/notes-sync/anti-entropy/1.0.0';
+/**
+ * The TCP port LAN Notes listens on unless it remembers another (the one that worked last time) or
+ * is told otherwise. Fixed, so the addresses paired devices remember stay valid across restarts.
+ */
+export const DEFAULT_PORT = 27182;
 const log = logger('sync');
 
 export interface SyncNodeOptions {
   readonly dataDir: string;
-  /** Default: every IPv4 interface, a port picked by the OS. */
+  /**
+   * Exact listen multiaddrs; nothing is remembered. Default: `listenHost` on the remembered port,
+   * else `port`, falling back to a free port when it is taken (the port that worked is remembered).
+   */
   readonly listen?: readonly string[];
+  /** The port tried first when none is remembered. Default DEFAULT_PORT; 0 = any free port. */
+  readonly port?: number;
+  /** The IPv4 address to listen on with that port. Default 0.0.0.0 (every interface). */
+  readonly listenHost?: string;
+  /** Bound for one redial of one address of a paired device. Default 10 s. */
+  readonly redialTimeoutMs?: number;
+  /** How long a "pair nearby" window stays open. Default 2 minutes. */
+  readonly pairingWindowMs?: number;
   readonly mdns?: boolean;
   /** Multiaddrs to dial at start (the manual fallback to mDNS). */
   readonly peers?: readonly string[];
@@ -81,13 +107,37 @@ export class SyncNode {
   private readonly rejected: Record<string, number> = { gossip: 0, 'anti-entropy': 0 };
   private readonly stateListeners = new Set<() => void>();
   private pending = new Map<string, KeyRecord>();
+  private readonly book: DeviceBook;
+  private readonly settings: DeviceSettingsFile;
+  private readonly redialer: Redialer;
+  /** "Pair nearby": the pairing window, its requests and codes (engine/pairing.ts). */
+  readonly pairing: NearbyPairing;
   private flushTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly now: () => number;
+  private switching: Promise<void> = Promise.resolve();
+  /** Forgotten in this run: never re-added by a connection that was still open. */
+  private readonly forgotten = new Set<string>();
 
-  private constructor(opts: SyncNodeOptions, lock: DirLock, opened: { store: SqliteStore; replica: Replica; freshStart: FreshStart | null }, vault: Vault, p2p: P2PNode) {
+  private constructor(opts: SyncNodeOptions, lock: DirLock, opened: { store: SqliteStore; replica: Replica; freshStart: FreshStart | null }, vault: Vault, p2p: P2PNode, settings: DeviceSettingsFile) {
     this.opts = opts;
     this.lock = lock;
+    this.settings = settings;
+    this.book = DeviceBook.open(opts.dataDir, opts.now);
+    this.redialer = new Redialer({ book: this.book, p2p: () => this.p2p, now: opts.now ?? Date.now, dialTimeoutMs: opts.redialTimeoutMs });
+    this.book.onChange(() => this.changed());
+    this.pairing = new NearbyPairing({
+      identityKey: () => this.vault.identityKey,
+      peerId: () => this.p2p.peerId,
+      listenHost: opts.listenHost ?? '0.0.0.0',
+      name: () => this.settings.get().name,
+      invite: () => this.invite().code,
+      join: (code) => this.join(code),
+      now: opts.now ?? Date.now,
+      windowMs: opts.pairingWindowMs,
+      mdnsIntervalMs: 1000,
+    });
+    this.pairing.onChange(() => this.changed());
     this.vault = vault;
     this.store = opened.store;
     this.freshStart = opened.freshStart;
@@ -117,7 +167,9 @@ export class SyncNode {
       const opened = await openReplica(opts.dataDir, { indexer: notesIndexer, now: opts.now, onDamagedStore: opts.onDamagedStore });
       store = opened.store;
       const vault = await openVault(opts.dataDir, invite ? { join: invite, replace: true } : {});
-      const node = new SyncNode(opts, lock, opened, vault, await SyncNode.createP2P(opts, vault));
+      const settings = DeviceSettingsFile.open(opts.dataDir);
+      const node = new SyncNode(opts, lock, opened, vault, await SyncNode.createP2P(opts, vault, settings), settings);
+      if (invite) node.rememberInviter(invite.peerId, invite.addrs);
       await node.startNetwork();
       for (const addr of [...(opts.peers ?? []), ...(invite?.addrs ?? [])]) void node.addPeer(addr).catch((e) => log.warn('dial failed', { addr, error: e }));
       return node;
@@ -128,10 +180,13 @@ export class SyncNode {
     }
   }
 
-  private static createP2P(opts: SyncNodeOptions, vault: Vault): Promise<P2PNode> {
+  private static createP2P(opts: SyncNodeOptions, vault: Vault, settings: DeviceSettingsFile): Promise<P2PNode> {
+    const host = opts.listenHost ?? '0.0.0.0';
+    const port = settings.get().port ?? opts.port ?? DEFAULT_PORT;
     return createP2P({
       vault,
-      listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      listen: opts.listen ?? [`/ip4/${host}/tcp/${port}`],
+      ...(opts.listen ? {} : { fallbackListen: [`/ip4/${host}/tcp/0`] }),
       mdns: opts.mdns ?? true,
       gossip: { historyGossip: opts.rumorRounds ?? 3, historyLength: Math.max(5, opts.rumorRounds ?? 3), heartbeatMs: opts.heartbeatMs },
     });
@@ -141,18 +196,77 @@ export class SyncNode {
     this.p2p.onRumor((from, bytes) => this.onRumor(from, bytes));
     this.p2p.onPeerConnect((peer) => {
       this.peerInfo(peer);
+      // Whoever completes a connection holds the vault key (pnet): it is a paired device. A device
+      // forgotten a moment ago may still be connected until the vault key changes: not re-added.
+      if (!this.forgotten.has(peer)) this.book.seen(peer);
+      this.redialer.connected(peer);
+      void sendDeviceName(this.p2p, peer, this.settings.get().name);
       // Both ends see the connection; only the lower peer id opens the first session, so the
       // two do not refuse each other as busy.
       if (peer > this.p2p.peerId) this.scheduler.peerConnected(peer);
       this.changed();
     });
-    this.p2p.onPeerDisconnect(() => this.changed());
+    this.p2p.onPeerDisconnect((peer) => {
+      if (!this.stopped) {
+        this.book.left(peer);
+        this.redialer.disconnected(peer);
+      }
+      this.changed();
+    });
+    this.p2p.onPeerAddresses((peer, addrs) => this.book.listensOn(peer, addrs));
+    await serveDeviceNames(this.p2p, (peer, name) => this.book.named(peer, name));
+    await serveRotation(this.p2p, (peer, offer) => {
+      const ok = offer.fromVault === this.vault.id && !offer.forget.includes(this.p2p.peerId);
+      if (!ok) log.warn('refused a vault rotation offer', { peer, fromVault: offer.fromVault });
+      return ok;
+    }, (offer) => {
+      log.info('moving to the rotated vault key', { forgotten: offer.forget });
+      for (const p of offer.forget) {
+        this.forgotten.add(p);
+        this.book.forget(p);
+        this.redialer.forget(p);
+      }
+      void this.switchVault(offer.secret).finally(() => {
+        for (const p of offer.forget) this.forgotten.delete(p);
+      });
+    });
     await this.p2p.handle(ANTI_ENTROPY_PROTOCOL, (stream, peer, signal) => this.respond(stream, peer, signal), {
       maxInbound: 2,
       timeoutMs: this.opts.sessionTimeoutMs ?? 30_000,
     });
     await this.p2p.start();
     this.scheduler.start();
+    if (this.opts.listen === undefined) {
+      const port = this.listenPort();
+      if (port !== null) this.settings.update({ port });
+    }
+    this.redialer.start();
+  }
+
+  private listenPort(): number | null {
+    for (const a of this.p2p.addresses()) {
+      const m = /\/tcp\/(\d+)/.exec(a);
+      if (m) return Number(m[1]);
+    }
+    return null;
+  }
+
+  private rememberInviter(peerId: string, addrs: readonly string[]): void {
+    if (peerId !== this.p2p.peerId) this.book.learn(peerId, addrs);
+  }
+
+  /** This device's name as its paired devices see it. */
+  get deviceName(): string {
+    return this.settings.get().name;
+  }
+
+  /** Renames this device and tells every connected device. */
+  async setDeviceName(name: string): Promise<{ name: string }> {
+    const checked = checkDeviceName(name);
+    this.settings.update({ name: checked });
+    await Promise.all(this.p2p.connectedPeers().map((p) => sendDeviceName(this.p2p, p.peerId, checked)));
+    this.changed();
+    return { name: checked };
   }
 
   get peerId(): string {
@@ -169,7 +283,8 @@ export class SyncNode {
 
   async addPeer(address: string): Promise<void> {
     if (typeof address !== 'string' || address.length === 0) throw new ValidationError('E_INVALID_VALUE', 'a peer address is a multiaddr such as /ip4/192.168.1.20/tcp/4001/p2p/<peer id>');
-    await this.p2p.dial(address, AbortSignal.timeout(10_000));
+    const peer = await this.p2p.dial(address, AbortSignal.timeout(10_000));
+    if (peer !== this.p2p.peerId) this.book.seen(peer, [address]);
   }
 
   invite(): { code: string; addresses: string[] } {
@@ -187,16 +302,68 @@ export class SyncNode {
   async join(code: string): Promise<SyncState> {
     const invite = decodeInvite(code);
     if (invite.vaultId !== this.vault.id) {
-      this.scheduler.stop();
-      await this.p2p.stop();
-      this.vault = await openVault(this.opts.dataDir, { join: invite, replace: true });
-      this.p2p = await SyncNode.createP2P(this.opts, this.vault);
-      this.peers.clear();
-      await this.startNetwork();
+      await this.switchVault(invite.secret, () => {
+        // The devices of the previous vault cannot reach this one (another pnet key).
+        for (const d of this.book.list()) this.book.forget(d.peerId);
+        this.rememberInviter(invite.peerId, invite.addrs);
+      });
+    } else {
+      this.rememberInviter(invite.peerId, invite.addrs);
     }
     await Promise.allSettled(invite.addrs.map((a) => this.addPeer(a)));
     this.changed();
     return this.state();
+  }
+
+  /**
+   * Moves this device to another vault secret: the network restarts with the keys derived from
+   * it (the notes database stays). One move at a time.
+   */
+  private switchVault(secret: Uint8Array, beforeStart: () => void = () => undefined): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.stopped) return;
+      this.scheduler.stop();
+      this.redialer.stop();
+      await this.p2p.stop();
+      this.vault = await openVault(this.opts.dataDir, { join: { secret }, replace: true });
+      this.p2p = await SyncNode.createP2P(this.opts, this.vault, this.settings);
+      this.peers.clear();
+      beforeStart();
+      await this.startNetwork();
+      this.changed();
+    };
+    const next = this.switching.then(run, run);
+    this.switching = next.catch((e) => log.error('moving to another vault secret failed', { error: e }));
+    return next;
+  }
+
+  /**
+   * Forgets a paired device and rotates the vault secret, so the secret it holds opens nothing
+   * any more: every connected device (but the forgotten one) gets the new secret over its
+   * encrypted connection and moves, then this device moves. Devices that were not connected keep
+   * the old secret and need a new invite; they are marked so, and keep their notes.
+   */
+  async forgetDevice(peerId: string): Promise<{ vaultId: string; moved: string[]; reinviteNeeded: string[] }> {
+    if (typeof peerId !== 'string' || peerId === this.p2p.peerId || !(this.book.has(peerId) || this.peers.has(peerId))) {
+      throw new ValidationError('E_NOT_FOUND', `no paired device ${String(peerId)}`, { peerId });
+    }
+    const secret = new Uint8Array(randomBytes(32));
+    const offer: RotationOffer = { fromVault: this.vault.id, secret, forget: [peerId] };
+    this.forgotten.add(peerId);
+    this.book.forget(peerId);
+    this.redialer.forget(peerId);
+    this.peers.delete(peerId);
+    const connected = this.p2p.connectedPeers().map((p) => p.peerId).filter((p) => p !== peerId);
+    const results = await Promise.all(connected.map(async (p) => [p, await offerRotation(this.p2p, p, offer)] as const));
+    const moved = results.filter(([, ok]) => ok).map(([p]) => p);
+    const reinviteNeeded = this.book.list().map((d) => d.peerId).filter((p) => !moved.includes(p));
+    await this.switchVault(secret, () => {
+      for (const p of reinviteNeeded) this.book.needsReinvite(p);
+    });
+    // On the new key it can only come back by a new invite, and then it is welcome.
+    this.forgotten.delete(peerId);
+    log.info('device forgotten, vault key rotated', { forgotten: peerId, vault: this.vault.id, moved, reinviteNeeded });
+    return { vaultId: this.vault.id, moved, reinviteNeeded };
   }
 
   /**
@@ -217,7 +384,10 @@ export class SyncNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.pairing.stop('the app is stopping');
+    await this.switching;
     this.scheduler.stop();
+    this.redialer.stop();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     try {
       await this.flush();
@@ -321,6 +491,7 @@ export class SyncNode {
       recordsSent: s.recordsSent, recordsReceived: s.recordsReceived, differingTop: s.differingTop,
     };
     if (o.error instanceof ProtocolError && o.error.code !== 'E_PEER_ERROR') this.rejected['anti-entropy']++;
+    if (o.error?.code === 'E_PROTOCOL_VERSION') this.book.failed(peer, versionMismatchReason(o.error.message, (this.opts.now ?? Date.now)()));
     const info = this.peerInfo(peer);
     info.lastSession = summary;
     if (s.peerReplica) info.replica = s.peerReplica;
@@ -345,15 +516,27 @@ export class SyncNode {
   state(): SyncState {
     const connected = new Map(this.p2p.connectedPeers().map((p) => [p.peerId, p.addrs]));
     for (const id of connected.keys()) this.peerInfo(id);
-    const peers: PeerState[] = [...this.peers].map(([id, info]) => ({
-      id,
-      addresses: connected.get(id) ?? [],
-      connected: connected.has(id),
-      replica: info.replica,
-      clockSkewMs: info.replica ? this.replica.skew.get(info.replica)?.aheadMs ?? null : null,
-      lastSession: info.lastSession,
-      merkle: info.root,
-    }));
+    for (const d of this.book.list()) this.peerInfo(d.peerId);
+    const peers: PeerState[] = [...this.peers].map(([id, info]) => {
+      const device = this.book.get(id);
+      const problem = device?.reinviteNeeded ? doctorReason('re-invite-needed', device.lastError?.at ?? device.lastSeen ?? 0) : device?.lastError ?? null;
+      return {
+        id,
+        name: device?.name ?? null,
+        paired: device !== undefined,
+        knownAddresses: device?.addresses ?? [],
+        lastSeen: connected.has(id) ? (this.opts.now ?? Date.now)() : device?.lastSeen ?? null,
+        // A connected device's dial problems are over; an incompatible version is not.
+        problem: connected.has(id) && problem?.code !== 'version-mismatch' && problem?.code !== 're-invite-needed' ? null : problem,
+        redial: this.redialer.status(id),
+        addresses: connected.get(id) ?? [],
+        connected: connected.has(id),
+        replica: info.replica,
+        clockSkewMs: info.replica ? this.replica.skew.get(info.replica)?.aheadMs ?? null : null,
+        lastSession: info.lastSession,
+        merkle: info.root,
+      };
+    });
     const g = this.p2p.gossipStats();
     const tree = this.replica.tree;
     const root = tree.node([]);
@@ -361,6 +544,9 @@ export class SyncNode {
       peerId: this.p2p.peerId,
       replicaId: this.replica.replicaId,
       vaultId: this.vault.id,
+      device: { name: this.settings.get().name },
+      pairing: this.pairing.state(),
+      network: { mdns: this.p2p.mdns, port: this.listenPort(), portFellBack: this.p2p.listenFellBack, interfaces: interfaceList() },
       addresses: this.p2p.addresses(),
       peers,
       gossip: {
@@ -380,3 +566,8 @@ export class SyncNode {
   }
 }
 
+
+function interfaceList(): { name: string; address: string; family: 'IPv4' | 'IPv6'; internal: boolean }[] {
+  return Object.entries(networkInterfaces()).flatMap(([name, list]) =>
+    (list ?? []).map((i) => ({ name, address: i.address, family: i.family === 'IPv6' ? 'IPv6' as const : 'IPv4' as const, internal: i.internal })));
+}

@@ -56,6 +56,11 @@ export function shortId(id: string, keep = 6): string {
   return id.length <= keep * 2 + 1 ? id : `${id.slice(0, keep)}…${id.slice(-keep)}`;
 }
 
+/** A peer as the user knows it: the name it told us, else its shortened peer id. */
+export function peerName(peers: readonly { readonly id: string; readonly name: string | null }[] | undefined, id: string, keep = 6): string {
+  return peers?.find((p) => p.id === id)?.name ?? shortId(id, keep);
+}
+
 export function firstLine(text: string): string {
   const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
   return line.replace(/^#+\s*/, '').trim();

@@ -226,9 +226,9 @@ describe('the UI in Chromium against two headless peers', { timeout: 110_000 }, 
     await until('two versions of the body', async () => (await field.getByTestId('conflict-version').count()) === 2);
     const texts = await field.getByTestId('conflict-version-text').allInnerTexts();
     assert.deepEqual([...texts].sort(), [onA, onB].sort(), 'both texts side by side');
-    // Each version names its device: this one, and A (shown as "Peer" and A's short peer id).
-    const aShort = `Peer ${a2.info.peerId.slice(0, 4)}…${a2.info.peerId.slice(-4)}`;
-    assert.deepEqual((await field.getByTestId('conflict-device').allInnerTexts()).sort(), [aShort, 'This device'].sort());
+    // Each version names its device: this one, and A by the name A told B (its host name by default).
+    const aName = (await a2.api.syncState()).device.name;
+    assert.deepEqual((await field.getByTestId('conflict-device').allInnerTexts()).sort(), [aName, 'This device'].sort());
     await shot(pb2, 'conflicts');
 
     // Merge by hand on B.

@@ -125,7 +125,8 @@ describe('sender check', () => {
   const goodArgs: Record<Operation, unknown[]> = {
     listNotes: [], getNote: ['0123456789abcdef'], createNote: [{ title: 'x' }], saveNote: ['0123456789abcdef', { body: 'x' }],
     trashNote: ['0123456789abcdef'], restoreNote: ['0123456789abcdef'], search: ['x'], conflicts: [],
-    resolve: ['0123456789abcdef', 'title', 'x'], invite: [], join: ['AAAAA'], addPeer: ['/ip4/127.0.0.1/tcp/1'], syncState: [], syncNow: [],
+    resolve: ['0123456789abcdef', 'title', 'x'], invite: [], join: ['AAAAA'], addPeer: ['/ip4/127.0.0.1/tcp/1'], syncState: [], syncNow: [], renameDevice: ['laptop'], forgetDevice: ['12D3KooWabc'],
+    pairingState: [], startPairing: ['invite'], requestPairing: ['12D3KooWabc'], answerPairing: ['12D3KooWabc', false], stopPairing: [],
   };
   const otherWindow = contents();
   const foreign: [string, () => SenderEvent][] = [
@@ -222,6 +223,15 @@ describe('payload validation', () => {
     ['addPeer', [['/ip4/1.2.3.4']], 'E_INVALID_VALUE'],
     ['syncState', [1], 'E_INVALID_VALUE'],
     ['syncNow', [{}], 'E_INVALID_VALUE'],
+    ['renameDevice', [''], 'E_INVALID_VALUE', /empty/],
+    ['renameDevice', [{ name: 'x' }], 'E_INVALID_VALUE'],
+    ['forgetDevice', [5], 'E_INVALID_VALUE'],
+    ['forgetDevice', [], 'E_INVALID_VALUE'],
+    ['pairingState', [1], 'E_INVALID_VALUE'],
+    ['startPairing', ['both'], 'E_INVALID_VALUE', /mode must be/],
+    ['requestPairing', [null], 'E_INVALID_VALUE'],
+    ['answerPairing', ['12D3KooWabc', 'yes'], 'E_INVALID_VALUE', /accept must be true or false/],
+    ['stopPairing', [1], 'E_INVALID_VALUE'],
   ];
 
   before(async () => {

@@ -16,6 +16,7 @@ import { HttpNotesApi } from '../app/http-client.ts';
 export const BRIDGED_METHODS = [
   'listNotes', 'getNote', 'createNote', 'saveNote', 'trashNote', 'restoreNote', 'search', 'conflicts', 'resolve',
   'invite', 'join', 'addPeer', 'syncState', 'syncNow',
+  'renameDevice', 'pairingState', 'startPairing', 'requestPairing', 'answerPairing', 'stopPairing',
 ] as const;
 export type BridgedMethod = (typeof BRIDGED_METHODS)[number];
 

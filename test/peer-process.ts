@@ -28,6 +28,8 @@ export interface PeerProcess {
   readonly child: ChildProcess;
   /** SIGTERM, then wait for a clean exit; resolves the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: nothing is flushed or closed), then wait for the process to be gone. */
+  kill(): Promise<void>;
   stderr(): string;
 }
 
@@ -38,6 +40,11 @@ export interface PeerOptions {
   readonly gossip?: boolean;
   readonly aeIntervalMs?: number;
   readonly extra?: readonly string[];
+  /**
+   * Listen on 127.0.0.1 the way the app does (the remembered port, else this one, with the
+   * free-port fallback: `--bind 127.0.0.1 --port N`) instead of a fresh free port every start.
+   */
+  readonly port?: number;
 }
 
 const dirs: string[] = [];
@@ -54,7 +61,9 @@ export function removeTempDirs(): void {
 
 export function peerArgs(dataDir: string, o: PeerOptions): string[] {
   return [
-    PEER, '--data', dataDir, '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--http', '127.0.0.1:0',
+    PEER, '--data', dataDir, '--no-mdns',
+    ...(o.port === undefined ? ['--listen', '/ip4/127.0.0.1/tcp/0'] : ['--bind', '127.0.0.1', '--port', String(o.port)]),
+    '--http', '127.0.0.1:0',
     '--ae-interval', String(o.aeIntervalMs ?? 500),
     ...(o.gossip === false ? ['--no-gossip'] : []),
     ...(o.join ? ['--join', o.join] : []),
@@ -92,6 +101,11 @@ export async function startPeer(o: PeerOptions = {}): Promise<PeerProcess> {
       const code = await exited;
       clearTimeout(timer);
       return code;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -201,6 +201,22 @@ export const HANDLERS: { readonly [op in Operation]: Handler } = {
   },
   syncState: noArgs('syncState', (api) => api.syncState()),
   syncNow: noArgs('syncNow', (api) => api.syncNow()),
+  renameDevice: oneText('renameDevice', 'a device name', (api, name) => api.renameDevice(name)),
+  forgetDevice: oneText('forgetDevice', 'a peer id', (api, peerId) => api.forgetDevice(peerId)),
+  pairingState: noArgs('pairingState', (api) => api.pairingState()),
+  startPairing: (api, args) => {
+    const [mode] = arity('startPairing', args, 1, 1);
+    if (mode !== 'invite' && mode !== 'join') throw invalid('mode must be "invite" or "join"');
+    return api.startPairing(mode);
+  },
+  requestPairing: oneText('requestPairing', 'a peer id', (api, peerId) => api.requestPairing(peerId)),
+  answerPairing: (api, args) => {
+    const [peerId, accept] = arity('answerPairing', args, 2, 2);
+    const checked = str(peerId, 'a peer id', MAX_SHORT_TEXT_CHARS);
+    if (typeof accept !== 'boolean') throw invalid('accept must be true or false');
+    return api.answerPairing(checked, accept);
+  },
+  stopPairing: noArgs('stopPairing', (api) => api.stopPairing()),
 };
 
 // ---- dispatch -------------------------------------------------------------------------------

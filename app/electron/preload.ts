@@ -45,6 +45,13 @@ const notesApi: NotesApi = {
   addPeer: (address) => call('addPeer', address),
   syncState: () => call('syncState'),
   syncNow: () => call('syncNow'),
+  renameDevice: (name) => call('renameDevice', name),
+  forgetDevice: (peerId) => call('forgetDevice', peerId),
+  pairingState: () => call('pairingState'),
+  startPairing: (mode) => call('startPairing', mode),
+  requestPairing: (peerId) => call('requestPairing', peerId),
+  answerPairing: (peerId, accept) => call('answerPairing', peerId, accept),
+  stopPairing: () => call('stopPairing'),
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError('subscribe needs a listener function');
     // A listener passed twice gets its own entry, so each unsubscribe removes only its own.

@@ -1,6 +1,11 @@
 // What the debug panel shows about sync, as plain data. Types only, so the UI contract
 // (app/api.ts) can re-export them without pulling engine code into the renderer.
 
+import type { DoctorReason } from './doctor.ts';
+import type { PairingState } from './pairing-types.ts';
+export type { NearbyDevice, OutgoingPairing, PairingMode, PairingRequest, PairingState } from './pairing-types.ts';
+export type { DoctorCode, DoctorReason } from './doctor.ts';
+
 export type SyncPath = 'local' | 'gossip' | 'anti-entropy' | 'import';
 
 export interface SessionSummary {
@@ -22,6 +27,20 @@ export interface SessionSummary {
 
 export interface PeerState {
   readonly id: string;
+  /** The name the device gave itself (told over the device-name protocol), or null if not heard yet. */
+  readonly name: string | null;
+  /** In this device's paired devices table (remembered across restarts). */
+  readonly paired: boolean;
+  /** Addresses remembered for redialing it. */
+  readonly knownAddresses: readonly string[];
+  readonly lastSeen: number | null;
+  /**
+   * The LAN doctor: why it is not connected (or, connected, cannot sync), from the last observed
+   * failure; null while all is well or before anything was tried.
+   */
+  readonly problem: DoctorReason | null;
+  /** Redial rounds tried since start, and when the next is due (null when none is scheduled). */
+  readonly redial: { readonly attempts: number; readonly failures: number; readonly nextAt: number | null };
   readonly addresses: readonly string[];
   readonly connected: boolean;
   /** Our replica id for that peer's notes, once a session told us. */
@@ -33,8 +52,27 @@ export interface PeerState {
   readonly merkle: { readonly count: number; readonly digest: string } | null;
 }
 
+export interface NetworkInterfaceState {
+  readonly name: string;
+  readonly address: string;
+  readonly family: 'IPv4' | 'IPv6';
+  readonly internal: boolean;
+}
+
 export interface SyncState {
   readonly peerId: string;
+  /** This device as its paired devices see it. */
+  readonly device: { readonly name: string };
+  /** "Pair nearby": the open pairing window, nearby devices, requests and their codes. */
+  readonly pairing: PairingState;
+  /** What the LAN doctor knows about this device's own network. */
+  readonly network: {
+    readonly mdns: boolean;
+    /** The TCP port libp2p listens on (null if none), and whether the preferred one was taken. */
+    readonly port: number | null;
+    readonly portFellBack: boolean;
+    readonly interfaces: readonly NetworkInterfaceState[];
+  };
   readonly replicaId: string;
   readonly vaultId: string;
   readonly addresses: readonly string[];

@@ -20,6 +20,7 @@ import { ping } from '@libp2p/ping';
 import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
+import { FaultTolerance } from '@libp2p/interface';
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
 import { EngineError, ProtocolError, ValidationError } from '../core/errors.ts';
 import { encodeFrame, FrameReader, Outbox, raceSignal } from '../core/frames.ts';
@@ -31,7 +32,7 @@ const log = logger('p2p');
 
 // libp2p 2.x types, derived from the node itself rather than imported from @libp2p/interface
 // (not a direct dependency, and present in two majors in node_modules: see createP2P).
-type Stream = Awaited<ReturnType<Libp2p['dialProtocol']>>;
+export type Stream = Awaited<ReturnType<Libp2p['dialProtocol']>>;
 type Connection = Awaited<ReturnType<Libp2p['dial']>>;
 type TopicValidator = GossipSub['topicValidators'] extends Map<string, infer F> ? F : never;
 type Verdict = Awaited<ReturnType<TopicValidator>>;
@@ -55,6 +56,11 @@ export interface P2POptions {
   readonly vault: Pick<Vault, 'swarmKey' | 'serviceTag' | 'topic' | 'identityKey'>;
   /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/0`. */
   readonly listen: readonly string[];
+  /**
+   * Listened on instead when none of `listen` can be bound (a fixed port another program holds).
+   * Without it, a `listen` address that cannot be bound fails start().
+   */
+  readonly fallbackListen?: readonly string[];
   /** Off in tests that do not run in their own network namespace. */
   readonly mdns?: boolean | { readonly intervalMs?: number };
   /** Defaults to the vault's topic. */
@@ -120,6 +126,10 @@ export interface OpenOptions {
 export interface P2PNode {
   readonly peerId: string;
   readonly topic: string;
+  /** Whether mDNS discovery runs on this node. */
+  readonly mdns: boolean;
+  /** True once start() had to listen on `fallbackListen` because `listen` could not be bound. */
+  readonly listenFellBack: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Our listening addresses, each ending in /p2p/<our peer id>. */
@@ -132,6 +142,8 @@ export interface P2PNode {
   onPeerConnect(cb: (peer: string) => void): () => void;
   /** Fires when the last connection to a peer closes. */
   onPeerDisconnect(cb: (peer: string) => void): () => void;
+  /** Fires when identify tells us the addresses a connected peer listens on. */
+  onPeerAddresses(cb: (peer: string, addrs: string[]) => void): () => void;
   /** Publishes on the vault topic; resolves to the number of peers it was sent to (0 is fine). */
   publish(bytes: Uint8Array, signal?: AbortSignal): Promise<number>;
   /** The topic validator: a rumor is delivered and forwarded only if this accepts it. */
@@ -206,10 +218,14 @@ export async function createP2P(opts: P2POptions): Promise<P2PNode> {
   // @libp2p/crypto 5.1.x is typed against @libp2p/interface 3 while libp2p 2.x uses interface 2;
   // the key object is the same at runtime, only the declared types differ.
   const privateKey = privateKeyFromProtobuf(opts.vault.identityKey) as unknown as NonNullable<Libp2pOptions['privateKey']>;
+  const handshakes = new PrivateNetworkHandshakes();
   const node = await createLibp2p({
     start: false,
     privateKey,
     addresses: { listen: [...opts.listen] },
+    // With a fallback, a fixed port that is taken must not fail the start: start() notices that
+    // nothing was bound and listens on the fallback instead.
+    ...(opts.fallbackListen ? { transportManager: { faultTolerance: FaultTolerance.NO_FATAL } } : {}),
     // libp2p pings every connection (by default every 10 s) and aborts it when a ping takes over
     // 5 s. A peer busy merging a large sync on a loaded laptop can take longer than that to answer
     // while its connection is alive, and the abort kills the very session keeping it busy
@@ -220,7 +236,7 @@ export async function createP2P(opts: P2POptions): Promise<P2PNode> {
     // dropped within a minute.
     connectionMonitor: { pingInterval: 30_000, pingTimeout: { minTimeout: 20_000, maxTimeout: 20_000 } },
     transports: [tcp()],
-    connectionProtector: preSharedKey({ psk: opts.vault.swarmKey }),
+    connectionProtector: handshakes.wrap(preSharedKey({ psk: opts.vault.swarmKey })),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: {
@@ -230,7 +246,50 @@ export async function createP2P(opts: P2POptions): Promise<P2PNode> {
       ...(mdnsOpts ? { mdns: mdns({ serviceTag: opts.vault.serviceTag, ...(mdnsOpts.intervalMs ? { interval: mdnsOpts.intervalMs } : {}) }) } : {}),
     },
   });
-  return new Node(node, topic, counters, opts.discoveryDialTimeoutMs ?? 10_000);
+  return new Node(node, topic, counters, opts.discoveryDialTimeoutMs ?? 10_000, handshakes, opts.fallbackListen ?? []);
+}
+
+type ProtectorFactory = ReturnType<typeof preSharedKey>;
+type Protector = ReturnType<ProtectorFactory>;
+
+/**
+ * Remembers when the private-network handshake (the exchange of pnet nonces) last completed with
+ * each remote host:port. A dial that fails after it completed reached a device of *some* private
+ * network that then could not talk to us: it holds another vault key. A silent or absent device
+ * never gets that far, so this tells "rejected by the private network" apart from a timeout.
+ */
+class PrivateNetworkHandshakes {
+  private readonly done = new Map<string, number>();
+
+  wrap(factory: ProtectorFactory): ProtectorFactory {
+    return (components) => {
+      const inner: Protector = factory(components);
+      return {
+        [Symbol.toStringTag]: '@libp2p/pnet',
+        protect: async (conn, options) => {
+          const out = await inner.protect(conn, options);
+          const key = hostPort(conn.remoteAddr.toString());
+          if (key !== null) {
+            if (this.done.size > 1000) this.done.clear();
+            this.done.set(key, performance.now());
+          }
+          return out;
+        },
+      } as Protector;
+    };
+  }
+
+  /** Whether the handshake with `addr`'s host and port completed at or after `since`. */
+  passedSince(addr: string, since: number): boolean {
+    const key = hostPort(addr);
+    return key !== null && (this.done.get(key) ?? -1) >= since;
+  }
+}
+
+/** `/ip4/1.2.3.4/tcp/5/...` -> `1.2.3.4:5`, or null for another kind of address. */
+function hostPort(addr: string): string | null {
+  const m = /^\/ip[46]\/([^/]+)\/tcp\/(\d+)/.exec(addr);
+  return m ? `${m[1]}:${m[2]}` : null;
 }
 
 type Services = { pubsub: unknown; mdns?: unknown };
@@ -251,9 +310,17 @@ class Node implements P2PNode {
   private transition: Promise<void> = Promise.resolve();
   private readonly stopController = new AbortController();
   private readonly dialing = new Set<string>();
+  private readonly handshakes: PrivateNetworkHandshakes;
+  private readonly fallbackListen: readonly string[];
+  readonly mdns: boolean;
+  listenFellBack = false;
 
-  constructor(node: Libp2p<Services>, topic: string, counters: ReturnType<typeof countingRegister>, discoveryDialTimeoutMs: number) {
+  constructor(node: Libp2p<Services>, topic: string, counters: ReturnType<typeof countingRegister>, discoveryDialTimeoutMs: number,
+    handshakes: PrivateNetworkHandshakes, fallbackListen: readonly string[]) {
     this.node = node;
+    this.handshakes = handshakes;
+    this.fallbackListen = fallbackListen;
+    this.mdns = node.services.mdns !== undefined;
     this.peerId = node.peerId.toString();
     this.topic = topic;
     this.pubsub = node.services.pubsub as GossipSub;
@@ -281,6 +348,7 @@ class Node implements P2PNode {
     this.transition = (async () => {
       try {
         await this.node.start();
+        if (this.node.getMultiaddrs().length === 0 && this.fallbackListen.length > 0) await this.listenOnFallback();
       } catch (err) {
         // Typically a listen address in use. Leave nothing half-started behind.
         this.state = 'stopped';
@@ -294,6 +362,16 @@ class Node implements P2PNode {
       log.info('p2p started', { peer: this.peerId, addrs: this.addresses(), mdns: discovery !== undefined });
     })();
     return this.transition;
+  }
+
+  private async listenOnFallback(): Promise<void> {
+    log.warn('listen addresses taken; listening on the fallback', { fallback: this.fallbackListen });
+    // libp2p 2.x has no public call to add a listener to a started node; its transport manager
+    // (the object NO_FATAL configured) does exactly that.
+    const tm = (this.node as unknown as { components: { transportManager: { listen(addrs: ReturnType<typeof multiaddr>[]): Promise<void> } } }).components.transportManager;
+    await tm.listen(this.fallbackListen.map((a) => multiaddr(a)));
+    if (this.node.getMultiaddrs().length === 0) throw new EngineError('E_NOT_STARTED', `could not listen on ${this.fallbackListen.join(', ')} either`);
+    this.listenFellBack = true;
   }
 
   /** Never rejects: a node that failed to start or to stop cleanly is stopped all the same. */
@@ -331,11 +409,13 @@ class Node implements P2PNode {
     } catch (err) {
       throw new ValidationError('E_DIAL_FAILED', `not a multiaddr: ${addr}`, { addr, cause: (err as Error).message });
     }
+    const since = performance.now();
     try {
       const conn = await this.dialVerified(ma, ma.getPeerId(), signal);
       return conn.remotePeer.toString();
     } catch (err) {
-      throw dialError(`dial ${addr} failed`, err, signal, { addr });
+      // `privateNetwork`: the pnet nonces were exchanged, so the failure came after (engine/core/doctor.ts).
+      throw dialError(`dial ${addr} failed`, err, signal, { addr, privateNetwork: this.handshakes.passedSince(addr, since) ? 'passed' : 'not reached' });
     }
   }
 
@@ -376,6 +456,18 @@ class Node implements P2PNode {
 
   onPeerDisconnect(cb: (peer: string) => void): () => void {
     return this.listen('peer:disconnect', cb);
+  }
+
+  onPeerAddresses(cb: (peer: string, addrs: string[]) => void): () => void {
+    const listener = (evt: CustomEvent<{ peerId: { toString(): string }; listenAddrs: Array<{ toString(): string }> }>): void => {
+      try {
+        cb(evt.detail.peerId.toString(), evt.detail.listenAddrs.map((a) => a.toString()));
+      } catch (err) {
+        log.error('peer:identify listener failed', { err });
+      }
+    };
+    this.node.addEventListener('peer:identify', listener);
+    return () => this.node.removeEventListener('peer:identify', listener);
   }
 
   private listen(event: 'peer:connect' | 'peer:disconnect', cb: (peer: string) => void): () => void {
@@ -529,7 +621,7 @@ function dialError(message: string, err: unknown, signal: AbortSignal, details: 
   return new EngineError('E_DIAL_FAILED', `${message}: ${signal.aborted ? 'timed out or aborted' : cause}`, { ...details, aborted: signal.aborted, cause });
 }
 
-function frameStream(stream: Stream, peer: string, protocol: string, maxFrameBytes: number): FrameStream {
+export function frameStream(stream: Stream, peer: string, protocol: string, maxFrameBytes: number): FrameStream {
   const reader = new FrameReader(stream.source, maxFrameBytes);
   const outbox = new Outbox();
   // libp2p 2.x streams take their writes as one async iterable, consumed for the stream's life.

@@ -20,7 +20,7 @@ export function ConflictsView({ api, version, focusId, sync, onOpenNote }: Props
   const deviceName = (device: string): string => {
     if (device === sync?.replicaId) return 'This device';
     const peer = sync?.peers.find((p) => p.replica === device);
-    return peer ? `Peer ${shortId(peer.id, 4)}` : `Device ${shortId(device, 4)}`;
+    return peer ? peer.name ?? `Peer ${shortId(peer.id, 4)}` : `Device ${shortId(device, 4)}`;
   };
   const [notes, setNotes] = useState<Note[] | null>(null);
   const [error, setError] = useState<string | null>(null);

@@ -4,7 +4,7 @@
 
 import { useState } from 'react';
 import type { NotesApi, PeerState, SessionSummary, SyncState } from '../../app/api.ts';
-import { bytes, clockTime, dateTime, duration, errorMessage, shortId, skew, timeAgo } from '../format.ts';
+import { bytes, clockTime, dateTime, duration, errorMessage, peerName, shortId, skew, timeAgo } from '../format.ts';
 import { SessionPlot } from './SessionPlot.tsx';
 
 interface Props {
@@ -82,6 +82,7 @@ function SelfSection({ sync }: { sync: SyncState }) {
     <section className="card" aria-labelledby="dbg-self" data-testid="debug-self">
       <h2 id="dbg-self">This device</h2>
       <dl className="kv">
+        <dt>Name</dt><dd data-testid="debug-device-name">{sync.device.name}</dd>
         <dt>Peer id</dt><dd><code className="wrap" data-testid="debug-peer-id">{sync.peerId}</code></dd>
         <dt>Device (replica)</dt><dd><code>{sync.replicaId}</code></dd>
         <dt>Vault</dt><dd><code data-testid="debug-vault-id">{sync.vaultId}</code></dd>
@@ -90,6 +91,18 @@ function SelfSection({ sync }: { sync: SyncState }) {
           {sync.addresses.length === 0 ? <span className="muted">not listening</span> : (
             <ul className="addresses">{sync.addresses.map((a) => <li key={a}><code className="wrap">{a}</code></li>)}</ul>
           )}
+        </dd>
+        <dt>Port</dt>
+        <dd data-testid="debug-port">
+          {sync.network.port ?? 'none'}
+          {sync.network.portFellBack && <span className="muted small"> (the remembered port was taken; this one is remembered now)</span>}
+        </dd>
+        <dt>mDNS</dt><dd data-testid="debug-mdns">{sync.network.mdns ? 'running' : 'off'}</dd>
+        <dt>Interfaces</dt>
+        <dd>
+          <ul className="addresses" data-testid="debug-interfaces">
+            {sync.network.interfaces.map((i) => <li key={`${i.name}/${i.address}`}><code>{i.name}</code> {i.address}{i.internal ? <span className="muted small"> (this machine only)</span> : null}</li>)}
+          </ul>
         </dd>
       </dl>
     </section>
@@ -140,13 +153,17 @@ function PeersSection({ sync }: { sync: SyncState }) {
         <div className="table-wrap">
           <table className="table">
             <thead>
-              <tr><th scope="col">Peer</th><th scope="col">Connection</th><th scope="col">Clock skew</th><th scope="col">Last anti-entropy</th><th scope="col">Addresses</th></tr>
+              <tr><th scope="col">Peer</th><th scope="col">Connection</th><th scope="col">Why not syncing</th><th scope="col">Clock skew</th><th scope="col">Last anti-entropy</th><th scope="col">Addresses</th></tr>
             </thead>
             <tbody>
               {sync.peers.map((p) => (
                 <tr key={p.id} data-testid="debug-peer-row" data-peer-id={p.id}>
-                  <td><code title={p.id}>{shortId(p.id)}</code>{p.replica && <div className="muted small" title="this peer's device (replica) id">device {shortId(p.replica, 4)}</div>}</td>
+                  <td><span title={p.id} data-testid="debug-peer-name">{peerName(sync.peers, p.id)}</span>{p.replica && <div className="muted small" title="this peer's device (replica) id">device {shortId(p.replica, 4)}</div>}</td>
                   <td><span className={`pill ${p.connected ? 'ok' : 'off'}`}>{p.connected ? 'connected' : 'disconnected'}</span></td>
+                  <td data-testid="debug-peer-problem" data-code={p.problem?.code ?? ''}>
+                    {p.problem ? <span className="error" title={dateTime(p.problem.at)}>{p.problem.message}</span> : <span className="muted">{p.connected ? '' : 'not tried yet'}</span>}
+                    {!p.connected && p.redial.nextAt !== null && <div className="muted small">next try {clockTime(p.redial.nextAt)} ({p.redial.attempts} so far)</div>}
+                  </td>
                   <td title="How far ahead of our clock the peer's newest write was stamped">{skew(p.clockSkewMs)}</td>
                   <td>
                     {p.lastSession ? (
@@ -197,7 +214,7 @@ function MerkleSection({ sync, picked }: { sync: SyncState; picked: string | nul
       <h3 className="heatmap-title">
         Top-level subtrees{' '}
         <span className="muted small">
-          {last ? `${isLatest ? 'last session' : 'session'} ${clockTime(last.startedAt)} with ${shortId(last.peer)} (${last.mode}): ${differing.size} of 16 differed` : 'no session yet'}
+          {last ? `${isLatest ? 'last session' : 'session'} ${clockTime(last.startedAt)} with ${peerName(sync.peers, last.peer)} (${last.mode}): ${differing.size} of 16 differed` : 'no session yet'}
         </span>
       </h3>
       <div className="heatmap" role="list" aria-label="Top-level subtrees: our key count, and whether the last session found it different" data-testid="merkle-heatmap">
@@ -232,7 +249,7 @@ function MerkleRow({ peer, ours }: { peer: PeerState; ours: SyncState['merkle'] 
   const same = m !== null && m.digest === ours.root && m.count === ours.keys;
   return (
     <tr data-testid="merkle-peer" data-peer-id={peer.id}>
-      <td><code title={peer.id}>{shortId(peer.id)}</code></td>
+      <td><span title={peer.id}>{peer.name ?? shortId(peer.id)}</span></td>
       <td><code>{m ? m.digest : '—'}</code></td>
       <td>{m ? m.count : '—'}</td>
       <td>
@@ -292,7 +309,7 @@ function SessionsSection({ sync, picked, onPick }: { sync: SyncState; picked: st
                   <td title={dateTime(s.startedAt)}>
                     <button type="button" className="link" aria-pressed={shown === sessionKey(s)} onClick={() => onPick(i === 0 ? null : sessionKey(s))}>{clockTime(s.startedAt)}</button>
                   </td>
-                  <td><code title={s.peer}>{shortId(s.peer, 4)}</code></td>
+                  <td><span title={s.peer}>{peerName(sync.peers, s.peer, 4)}</span></td>
                   <td>{s.mode}</td>
                   <td>{s.role}</td>
                   <td className="num">{s.roundTrips}</td>

@@ -1,9 +1,11 @@
-// Pairing: this device's invite code (text and QR), joining another vault with a code, the
-// devices we know (sync-state peers) and adding a peer by address.
+// Pairing: this device's invite code (text and QR), joining another vault with a code, this
+// device's name, the devices we know (sync-state peers, by name, with why one is not connected)
+// and adding a peer by address.
 
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Invite, NotesApi, SyncState } from '../../app/api.ts';
 import { errorCode, errorMessage, shortId, timeAgo } from '../format.ts';
+import { PairNearby } from './PairNearby.tsx';
 import { QrCode } from './QrCode.tsx';
 
 interface Props {
@@ -71,6 +73,7 @@ export function PairingView({ api, sync, syncError }: Props) {
         </section>
         <JoinForm api={api} />
       </div>
+      <PairNearby api={api} pairing={sync?.pairing ?? null} />
       <Devices api={api} sync={sync} syncError={syncError} />
     </section>
   );
@@ -135,6 +138,27 @@ function Devices({ api, sync, syncError }: Props) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [added, setAdded] = useState(false);
+  const [forgetting, setForgetting] = useState<string | null>(null);
+  const [forgetError, setForgetError] = useState<string | null>(null);
+  const [forgotten, setForgotten] = useState<string | null>(null);
+
+  const forget = async (peerId: string): Promise<void> => {
+    const name = sync?.peers.find((p) => p.id === peerId)?.name ?? shortId(peerId);
+    setBusy(true);
+    setForgetError(null);
+    setForgotten(null);
+    try {
+      const r = await api.forgetDevice(peerId);
+      const label = (id: string) => sync?.peers.find((p) => p.id === id)?.name ?? shortId(id);
+      setForgotten(`Forgot ${name}. The vault key changed (vault ${r.vaultId}).`
+        + (r.reinviteNeeded.length > 0 ? ` Invite again: ${r.reinviteNeeded.map(label).join(', ')} (offline during the change).` : ''));
+      setForgetting(null);
+    } catch (err) {
+      setForgetError(`Could not forget ${name}: ${errorMessage(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const add = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
@@ -156,27 +180,43 @@ function Devices({ api, sync, syncError }: Props) {
     <section className="card" aria-labelledby="devices-heading" data-testid="devices-section">
       <h2 id="devices-heading">Devices</h2>
       {syncError && <p className="error" role="alert">{syncError}</p>}
-      {sync && (
-        <p className="muted small">
-          This device: <code title={sync.peerId}>{shortId(sync.peerId)}</code> in vault <code>{sync.vaultId}</code>
-        </p>
-      )}
+      {sync && <DeviceNameForm api={api} sync={sync} />}
       {sync && sync.peers.length === 0 && <p className="empty-state" data-testid="devices-empty">No other devices yet. Pair one with an invite code.</p>}
       {sync && sync.peers.length > 0 && (
         <table className="table" data-testid="devices-table">
-          <thead><tr><th scope="col">Device</th><th scope="col">State</th><th scope="col">Last sync</th><th scope="col">Addresses</th></tr></thead>
+          <thead><tr><th scope="col">Device</th><th scope="col">State</th><th scope="col">Last sync</th><th scope="col">Addresses</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {sync.peers.map((p) => (
               <tr key={p.id} data-testid="device-row" data-peer-id={p.id}>
-                <td><code title={p.id}>{shortId(p.id)}</code></td>
-                <td><span className={`pill ${p.connected ? 'ok' : 'off'}`}>{p.connected ? 'connected' : 'offline'}</span></td>
+                <td><span title={p.id} data-testid="device-name">{p.name ?? shortId(p.id)}</span></td>
+                <td>
+                  <span className={`pill ${p.connected ? 'ok' : 'off'}`}>{p.connected ? 'connected' : 'offline'}</span>
+                  {!p.connected && p.lastSeen !== null && <div className="muted small">last seen {timeAgo(p.lastSeen)}</div>}
+                  {p.problem && <div className="error small" data-testid="device-problem" data-code={p.problem.code}>{p.problem.message}</div>}
+                </td>
                 <td>{p.lastSession ? `${timeAgo(p.lastSession.startedAt)}${p.lastSession.ok ? '' : ' (failed)'}` : 'never'}</td>
-                <td className="addr-cell">{p.addresses.map((a) => <code key={a}>{a}</code>)}</td>
+                <td className="addr-cell">{(p.connected ? p.addresses : p.knownAddresses).map((a) => <code key={a}>{a}</code>)}</td>
+                <td>
+                  {forgetting === p.id ? (
+                    <span className="row">
+                      <button type="button" className="btn danger" data-testid="forget-confirm" disabled={busy} onClick={() => void forget(p.id)}>{busy ? 'Forgetting…' : 'Forget and change the vault key'}</button>
+                      <button type="button" className="btn subtle" onClick={() => setForgetting(null)}>Cancel</button>
+                    </span>
+                  ) : <button type="button" className="btn subtle" data-testid="forget-device" onClick={() => setForgetting(p.id)}>Forget…</button>}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {forgetting && (
+        <p className="small" role="note" data-testid="forget-warning">
+          Forgetting a device changes the vault key: your connected devices move to the new key, the forgotten one can no longer
+          connect, old invite codes stop working, and devices that are offline now will need a new invite (they keep their notes).
+        </p>
+      )}
+      {forgetError && <p className="error" role="alert" data-testid="forget-error">{forgetError}</p>}
+      {forgotten && <p className="success" role="status" data-testid="forget-result">{forgotten}</p>}
       <form className="add-peer" onSubmit={(e) => void add(e)} noValidate>
         <label htmlFor="peer-address">Add a device by address (when discovery on the LAN cannot find it)</label>
         <div className="row">
@@ -187,5 +227,48 @@ function Devices({ api, sync, syncError }: Props) {
         {added && <p className="success" role="status">Connected.</p>}
       </form>
     </section>
+  );
+}
+
+/** This device's name as its paired devices see it, editable; the peer id stays in the tooltip. */
+function DeviceNameForm({ api, sync }: { api: NotesApi; sync: SyncState }) {
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(sync.device.name);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const save = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const saved = await api.renameDevice(name);
+      setName(saved.name);
+      setEditing(false);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!editing) {
+    return (
+      <p className="muted small">
+        This device: <strong title={sync.peerId} data-testid="this-device-name">{sync.device.name}</strong> in vault <code>{sync.vaultId}</code>{' '}
+        <button type="button" className="btn subtle" data-testid="rename-device" onClick={() => { setName(sync.device.name); setEditing(true); }}>Rename</button>
+      </p>
+    );
+  }
+  return (
+    <form className="add-peer" onSubmit={(e) => void save(e)} noValidate>
+      <label htmlFor="device-name">This device’s name (shown on your other devices)</label>
+      <div className="row">
+        <input id="device-name" className="input" data-testid="device-name-input" value={name} maxLength={64} aria-invalid={error !== null} onChange={(e) => setName(e.target.value)} />
+        <button type="submit" className="btn" data-testid="device-name-save" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+        <button type="button" className="btn subtle" onClick={() => setEditing(false)}>Cancel</button>
+      </div>
+      {error && <p className="error" role="alert" data-testid="device-name-error">{error}</p>}
+    </form>
   );
 }
