@@ -12,12 +12,16 @@
 
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from './core/errors.ts';
-import { winner, type KeyState } from './core/record.ts';
-import type { DocIndexer, Replica, Write } from './replica.ts';
-import type { ConflictVersion, Note, SearchHit, TextField } from './core/note-types.ts';
+import { commonAncestor, type HistoryEntry } from './core/history.ts';
+import { compareDots, dotOf, knows, sameDots, winner, type Dot, type KeyState } from './core/record.ts';
+import { decodeRev, encodeRev, type FieldRev } from './core/rev.ts';
+import { merge3 } from './core/text-merge.ts';
+import { mergeState } from './note-merge.ts';
+import type { AutoMerge, DocIndexer, Replica, ReplicaOptions, Write } from './replica.ts';
+import type { ConflictVersion, HistoryVersion, Note, SearchHit, TextField } from './core/note-types.ts';
 import type { DocEntry } from './store/store.ts';
 
-export type { ConflictVersion, Note, TextField };
+export type { ConflictVersion, HistoryVersion, Note, TextField };
 
 export const NOTE_FIELDS = ['title', 'body', 'created', 'trashed'] as const;
 export type NoteField = (typeof NOTE_FIELDS)[number];
@@ -50,6 +54,42 @@ function text(state: KeyState | undefined): string {
   return winner(state)?.value ?? '';
 }
 
+/** Whether `key` is a note's title or body: the fields that keep history and merge. */
+export function isTextKey(key: string): boolean {
+  const parsed = parseNoteKey(key);
+  return parsed !== null && (parsed.field === 'title' || parsed.field === 'body');
+}
+
+/** What a reader of `state` was shown: the winner's text (with its twins) and the other versions. */
+function fieldRev(state: KeyState | undefined): FieldRev {
+  const w = winner(state);
+  if (state === undefined || w === undefined) return { shown: [], other: [] };
+  const shown = state.versions.filter((v) => v.value === w.value).map(dotOf).sort(compareDots);
+  const other = state.versions.filter((v) => v.value !== w.value).map(dotOf).sort(compareDots);
+  return { shown, other };
+}
+
+/** Versions of distinct text, winner first: identical texts are never a conflict. */
+function distinctVersions(state: KeyState | undefined): ConflictVersion[] {
+  const out: ConflictVersion[] = [];
+  for (const v of state?.versions ?? []) {
+    if (!out.some((c) => c.value === v.value)) out.push({ value: v.value, device: v.device, wall: v.wall });
+  }
+  return out;
+}
+
+/** The replica options that make a replica hold notes: index, history of text fields, merging. */
+export function notesReplicaOptions(): Pick<ReplicaOptions, 'indexer' | 'history' | 'autoMerge'> {
+  return { indexer: notesIndexer, history: { keys: isTextKey }, autoMerge: notesAutoMerge };
+}
+
+/** Merges a text field's versions when they merge cleanly against a known common ancestor. */
+export const notesAutoMerge: AutoMerge = (key, state, ancestry) => {
+  if (!isTextKey(key)) return undefined;
+  const outcome = mergeState(state, ancestry);
+  return outcome?.clean ? outcome.text : undefined;
+};
+
 function assemble(id: string, get: (key: string) => KeyState | undefined): Note | undefined {
   const states = Object.fromEntries(NOTE_FIELDS.map((f) => [f, get(noteKey(id, f))])) as Record<NoteField, KeyState | undefined>;
   if (NOTE_FIELDS.every((f) => states[f] === undefined)) return undefined;
@@ -64,8 +104,8 @@ function assemble(id: string, get: (key: string) => KeyState | undefined): Note 
   }
   const conflicts: Partial<Record<TextField, ConflictVersion[]>> = {};
   for (const f of ['title', 'body'] as const) {
-    const versions = states[f]?.versions ?? [];
-    if (versions.length > 1) conflicts[f] = versions.map((v) => ({ value: v.value, device: v.device, wall: v.wall }));
+    const versions = distinctVersions(states[f]);
+    if (versions.length > 1) conflicts[f] = versions;
   }
   const created = Number(text(states.created));
   return {
@@ -76,6 +116,7 @@ function assemble(id: string, get: (key: string) => KeyState | undefined): Note 
     updated,
     trashed: text(states.trashed) === '1',
     conflicts,
+    rev: encodeRev({ title: fieldRev(states.title), body: fieldRev(states.body) }),
   };
 }
 
@@ -97,6 +138,14 @@ export const notesIndexer: DocIndexer = (changedKeys, get) => {
   }
   return docs;
 };
+
+/** The text of the versions named by `dots`: current ones or kept in history. */
+function textOf(dots: readonly Dot[], state: KeyState | undefined, history: readonly HistoryEntry[]): string | undefined {
+  if (dots.length === 0) return '';
+  const d = dots[0];
+  const v = state?.versions.find((x) => sameDots(x, d)) ?? history.find((h) => sameDots(h, d));
+  return v === undefined ? undefined : (v.value ?? '');
+}
 
 export interface NoteEdit {
   readonly title?: string;
@@ -125,7 +174,8 @@ export class Notes {
    * Saves the fields that changed. Typing into a field that has a pending conflict replaces only
    * this device's own version: other devices' versions stay until the user resolves them.
    */
-  save(id: string, edit: NoteEdit): Note {
+  save(id: string, edit: NoteEdit, base?: string): Note {
+    if (base !== undefined) return this.saveFrom(id, edit, base);
     const current = this.require(id);
     const writes: Write[] = [];
     for (const field of ['title', 'body'] as const) {
@@ -135,6 +185,71 @@ export class Notes {
     }
     if (writes.length > 0) this.replica.write(writes);
     return this.get(id)!;
+  }
+
+  /**
+   * Saves what the caller made from the note it read at `base` (its `rev`). Per field sent:
+   *   - the same text as at base: the caller did not touch it, nothing is written;
+   *   - otherwise the new text supersedes the versions the caller was shown (in a conflicted
+   *     field only this device's own, as typing does), and every version it had not seen stays:
+   *     another device's becomes a concurrent version that merges or shows as a conflict;
+   *   - this device's own newer version (another window, a merge written meanwhile) cannot stay
+   *     beside it (one device writes one line of versions), so it is merged into the text now;
+   *     if they overlap, E_STALE_BASE and nothing is written.
+   */
+  private saveFrom(id: string, edit: NoteEdit, base: string): Note {
+    const rev = decodeRev(base);
+    this.require(id);
+    const me = this.replica.replicaId;
+    const writes: Write[] = [];
+    for (const field of ['title', 'body'] as const) {
+      const key = noteKey(id, field);
+      const state = this.replica.get(key);
+      const seen = rev[field];
+      for (const d of [...seen.shown, ...seen.other]) {
+        if (!knows(state, d)) {
+          throw new ValidationError('E_UNKNOWN_BASE', `base names a version of the ${field} this device has never had (${d.device}.${d.counter}); read the note again`, { field });
+        }
+      }
+      const value = edit[field];
+      if (value === undefined) continue;
+      const ancestry = this.replica.ancestry(key);
+      const baseText = textOf(seen.shown, state, ancestry.history);
+      if (baseText !== undefined ? value === baseText : value === text(state)) continue;
+      const conflicted = seen.other.length > 0;
+      const supersede: Dot[] = conflicted
+        ? [...seen.shown, ...seen.other].filter((d) => d.device === me)
+        : [...seen.shown];
+      let merged = value;
+      for (const own of state?.versions ?? []) {
+        if (own.device !== me || supersede.some((d) => sameDots(d, own))) continue;
+        const ancestor = seen.shown.length > 0 ? commonAncestor([...seen.shown, dotOf(own)], ancestry.history, ancestry.contexts) : undefined;
+        const outcome = ancestor === undefined || ancestor.value === null ? undefined : merge3(merged, ancestor.value, own.value ?? '');
+        if (outcome === undefined || !outcome.clean) {
+          throw new ValidationError('E_STALE_BASE', `the ${field} changed on this device since base and the edits overlap; read the note again and reapply`, { field });
+        }
+        merged = outcome.text;
+        supersede.push(dotOf(own));
+      }
+      writes.push({ key, value: merged, supersede });
+    }
+    if (writes.length > 0) this.replica.write(writes);
+    return this.get(id)!;
+  }
+
+  /** The kept superseded versions of a note's title and body, newest first. */
+  history(id: string): HistoryVersion[] {
+    this.require(id);
+    const out: HistoryVersion[] = [];
+    for (const field of ['title', 'body'] as const) {
+      for (const h of this.replica.history(noteKey(id, field))) {
+        out.push({
+          field, text: h.value ?? '', device: h.device, time: h.wall, supersededAt: h.at,
+          supersededBy: h.supersededBy.map((d) => `${d.device}.${d.counter}`), version: `${h.device}.${h.counter}`,
+        });
+      }
+    }
+    return out.sort((a, b) => b.supersededAt - a.supersededAt || (a.version < b.version ? 1 : -1));
   }
 
   /** Ends a conflict: the chosen or merged text supersedes every version of the field. */
@@ -154,7 +269,15 @@ export class Notes {
 
   get(id: string): Note | undefined {
     validateNoteId(id);
-    return assemble(id, (key) => this.replica.get(key));
+    const note = assemble(id, (key) => this.replica.get(key));
+    if (note === undefined || Object.keys(note.conflicts).length === 0) return note;
+    const merged: Partial<Record<TextField, string>> = {};
+    for (const field of Object.keys(note.conflicts) as TextField[]) {
+      const key = noteKey(id, field);
+      const outcome = mergeState(this.replica.get(key) as KeyState, this.replica.ancestry(key));
+      if (outcome !== undefined) merged[field] = outcome.text;
+    }
+    return Object.keys(merged).length > 0 ? { ...note, merged } : note;
   }
 
   list(opts: { trashed?: boolean; limit?: number; offset?: number } = {}): DocEntry[] {

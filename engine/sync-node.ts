@@ -8,7 +8,7 @@ import { EngineError, ProtocolError, ValidationError } from './core/errors.ts';
 import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS } from './net/invite.ts';
 import { logger } from './log.ts';
 import { FANOUT } from './core/merkle.ts';
-import { Notes, notesIndexer } from './notes.ts';
+import { Notes, notesReplicaOptions } from './notes.ts';
 import { createP2P, type FrameStream, type P2PNode, type RumorVerdict } from './net/p2p.ts';
 import { encodeFault, STATUS_BYTES } from './core/protocol.ts';
 import { fateOf } from './core/record.ts';
@@ -80,7 +80,7 @@ export class SyncNode {
     this.vault = vault;
     this.store = store;
     this.p2p = p2p;
-    this.replica = Replica.open(store, { indexer: notesIndexer, now: opts.now });
+    this.replica = Replica.open(store, { ...notesReplicaOptions(), now: opts.now });
     this.notes = new Notes(this.replica);
     this.scheduler = new Scheduler({
       intervalMs: opts.antiEntropyIntervalMs ?? 10_000,

@@ -1,7 +1,8 @@
 // What the debug panel shows about sync, as plain data. Types only, so the UI contract
 // (app/api.ts) can re-export them without pulling engine code into the renderer.
 
-export type SyncPath = 'local' | 'gossip' | 'anti-entropy' | 'import';
+/** `merge`: writes this device made to join concurrent versions of a text field (automatic 3-way merge). */
+export type SyncPath = 'local' | 'gossip' | 'anti-entropy' | 'import' | 'merge';
 
 export interface SessionSummary {
   readonly peer: string;
