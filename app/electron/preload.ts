@@ -45,6 +45,7 @@ const notesApi: NotesApi = {
   addPeer: (address) => call('addPeer', address),
   syncState: () => call('syncState'),
   syncNow: () => call('syncNow'),
+  history: (id) => call('history', id),
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError('subscribe needs a listener function');
     // A listener passed twice gets its own entry, so each unsubscribe removes only its own.
