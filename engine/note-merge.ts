@@ -30,11 +30,14 @@ export function textGroups(state: KeyState): TextGroup[] | undefined {
   return [...byText].map(([text, dots]) => ({ text, dots: dots.sort(compareDots) })).sort((a, b) => compareDots(a.dots[0], b.dots[0]));
 }
 
-/** The merge of a state's distinct texts against their common ancestor, if one is known here. */
-export function mergeState(state: KeyState, ancestry: Ancestry): MergeOutcome | undefined {
+/**
+ * The merge of a state's distinct texts against their common ancestor, if one is known here;
+ * `lenient` for a draft the user reviews (core/history.ts).
+ */
+export function mergeState(state: KeyState, ancestry: Ancestry, lenient = false): MergeOutcome | undefined {
   const groups = textGroups(state);
   if (groups === undefined || groups.length < 2) return undefined;
-  const base = commonAncestor(groups.flatMap((g) => g.dots), ancestry.history, ancestry.contexts);
+  const base = commonAncestor(groups.flatMap((g) => g.dots), ancestry.history, ancestry.contexts, lenient);
   if (base === undefined || base.value === null) return undefined;
   return mergeVersions(base.value, groups.map((g) => g.text));
 }

@@ -12,8 +12,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from './core/errors.ts';
-import { commonAncestor, type HistoryEntry } from './core/history.ts';
-import { compareDots, dotOf, knows, sameDots, winner, type Dot, type KeyState } from './core/record.ts';
+import { dotKey, type HistoryEntry } from './core/history.ts';
+import { compareDots, dotOf, knows, sameDots, winner, type Context, type Dot, type KeyState, type Version } from './core/record.ts';
 import { decodeRev, encodeRev, type FieldRev } from './core/rev.ts';
 import { merge3 } from './core/text-merge.ts';
 import { mergeState } from './note-merge.ts';
@@ -139,6 +139,23 @@ export const notesIndexer: DocIndexer = (changedKeys, get) => {
   return docs;
 };
 
+/**
+ * `value` (made from `baseText`) with the changes of each version that came since merged in, or
+ * undefined when one of them overlaps or is not known for certain to descend from the base.
+ */
+function rebase(value: string, baseText: string | undefined, base: readonly Dot[], since: readonly Version[], contexts: ReadonlyMap<string, Context>): string | undefined {
+  if (baseText === undefined || base.length === 0) return undefined;
+  let out = value;
+  for (const v of [...since].sort(compareDots)) {
+    const ctx = contexts.get(dotKey(v));
+    if (v.value === null || ctx === undefined || !base.every((d) => (ctx[d.device] ?? 0) >= d.counter)) return undefined;
+    const step = merge3(out, baseText, v.value);
+    if (!step.clean) return undefined;
+    out = step.text;
+  }
+  return out;
+}
+
 /** The text of the versions named by `dots`: current ones or kept in history. */
 function textOf(dots: readonly Dot[], state: KeyState | undefined, history: readonly HistoryEntry[]): string | undefined {
   if (dots.length === 0) return '';
@@ -190,18 +207,20 @@ export class Notes {
   /**
    * Saves what the caller made from the note it read at `base` (its `rev`). Per field sent:
    *   - the same text as at base: the caller did not touch it, nothing is written;
-   *   - otherwise the new text supersedes the versions the caller was shown (in a conflicted
-   *     field only this device's own, as typing does), and every version it had not seen stays:
-   *     another device's becomes a concurrent version that merges or shows as a conflict;
-   *   - this device's own newer version (another window, a merge written meanwhile) cannot stay
-   *     beside it (one device writes one line of versions), so it is merged into the text now;
-   *     if they overlap, E_STALE_BASE and nothing is written.
+   *   - base still current: the new text supersedes it (in a conflicted field only this
+   *     device's own versions, as typing does; the other devices' versions stay);
+   *   - versions came since base: the edit is rebased onto them (3-way, base text as ancestor)
+   *     and supersedes them; where they overlap, or they do not descend from base for certain,
+   *     the new text stays beside them as a concurrent version (a conflict): never lost;
+   *   - this device's own newer version cannot stay beside it (one device writes one line of
+   *     versions): if it does not rebase cleanly, E_STALE_BASE and nothing is written.
    */
   private saveFrom(id: string, edit: NoteEdit, base: string): Note {
     const rev = decodeRev(base);
     this.require(id);
     const me = this.replica.replicaId;
     const writes: Write[] = [];
+    let rebased = false;
     for (const field of ['title', 'body'] as const) {
       const key = noteKey(id, field);
       const state = this.replica.get(key);
@@ -216,24 +235,31 @@ export class Notes {
       const ancestry = this.replica.ancestry(key);
       const baseText = textOf(seen.shown, state, ancestry.history);
       if (baseText !== undefined ? value === baseText : value === text(state)) continue;
-      const conflicted = seen.other.length > 0;
-      const supersede: Dot[] = conflicted
-        ? [...seen.shown, ...seen.other].filter((d) => d.device === me)
-        : [...seen.shown];
-      let merged = value;
-      for (const own of state?.versions ?? []) {
-        if (own.device !== me || supersede.some((d) => sameDots(d, own))) continue;
-        const ancestor = seen.shown.length > 0 ? commonAncestor([...seen.shown, dotOf(own)], ancestry.history, ancestry.contexts) : undefined;
-        const outcome = ancestor === undefined || ancestor.value === null ? undefined : merge3(merged, ancestor.value, own.value ?? '');
-        if (outcome === undefined || !outcome.clean) {
-          throw new ValidationError('E_STALE_BASE', `the ${field} changed on this device since base and the edits overlap; read the note again and reapply`, { field });
-        }
-        merged = outcome.text;
-        supersede.push(dotOf(own));
+      const current = state?.versions ?? [];
+      const stale = () => new ValidationError('E_STALE_BASE', `the ${field} changed on this device since base and the edits overlap; read the note again and reapply`, { field });
+      if (seen.other.length > 0) {
+        // Typing in a conflicted field continues the shown version and replaces this device's
+        // own; the other devices' versions stay until the user resolves.
+        const supersede = [...seen.shown, ...seen.other].filter((d) => d.device === me);
+        if (current.some((v) => v.device === me && !supersede.some((d) => sameDots(d, v)))) throw stale();
+        writes.push({ key, value, supersede, exact: false });
+        continue;
       }
-      writes.push({ key, value: merged, supersede });
+      const unseen = current.filter((v) => !seen.shown.some((d) => sameDots(d, v)));
+      if (unseen.length === 0) {
+        writes.push({ key, value, supersede: seen.shown });
+        continue;
+      }
+      const onto = rebase(value, baseText, seen.shown, unseen, ancestry.contexts);
+      if (onto !== undefined) {
+        writes.push({ key, value: onto, supersede: current.map(dotOf) });
+        rebased = true;
+        continue;
+      }
+      if (unseen.some((v) => v.device === me)) throw stale();
+      writes.push({ key, value, supersede: seen.shown, exact: false });
     }
-    if (writes.length > 0) this.replica.write(writes);
+    if (writes.length > 0) this.replica.write(writes, rebased ? 'merge' : 'local');
     return this.get(id)!;
   }
 
@@ -274,7 +300,7 @@ export class Notes {
     const merged: Partial<Record<TextField, string>> = {};
     for (const field of Object.keys(note.conflicts) as TextField[]) {
       const key = noteKey(id, field);
-      const outcome = mergeState(this.replica.get(key) as KeyState, this.replica.ancestry(key));
+      const outcome = mergeState(this.replica.get(key) as KeyState, this.replica.ancestry(key), true);
       if (outcome !== undefined) merged[field] = outcome.text;
     }
     return Object.keys(merged).length > 0 ? { ...note, merged } : note;

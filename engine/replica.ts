@@ -64,6 +64,11 @@ export interface Write {
    * what they superseded) and keeps every other (record.ts baseDelta). Overrides `mode`.
    */
   readonly supersede?: readonly Dot[];
+  /**
+   * Whether the value is made from exactly what the write's context covers (core/history.ts):
+   * then its context is kept for finding merge bases. Default: true, except keep-conflicts.
+   */
+  readonly exact?: boolean;
 }
 
 export class Replica implements SyncSource {
@@ -139,8 +144,8 @@ export class Replica implements SyncSource {
    * Local writes, all in one transaction. Every key and value is validated before anything is
    * stamped or written. Returns the new states: they are also the deltas to gossip.
    */
-  write(writes: readonly Write[]): KeyRecord[] {
-    const records = this.writeAs(writes, 'local');
+  write(writes: readonly Write[], origin: 'local' | 'merge' = 'local'): KeyRecord[] {
+    const records = this.writeAs(writes, origin);
     this.runMerges(records);
     return records;
   }
@@ -169,7 +174,8 @@ export class Replica implements SyncSource {
       const next = merge(current, delta);
       records.push({ key: w.key, state: next });
       superseded.push(...this.dropped(w.key, current, next, at));
-      if (this.tracks(w.key)) contexts.push({ key: w.key, device: delta.versions[0].device, counter: delta.versions[0].counter, context: delta.context });
+      const exact = w.exact ?? w.mode !== 'keep-conflicts';
+      if (exact && this.tracks(w.key)) contexts.push({ key: w.key, device: delta.versions[0].device, counter: delta.versions[0].counter, context: delta.context });
     }
     this.commit(records, origin, last, superseded, contexts);
     return records;

@@ -9,7 +9,7 @@
 
 import type { Note, NotesApi } from '../app/api.ts';
 import { draftSaved, writeDraft } from './drafts.ts';
-import { errorMessage } from './format.ts';
+import { errorCode, errorMessage } from './format.ts';
 import { mergeEdits } from './merge.ts';
 
 export type SaveStatus = 'saved' | 'pending' | 'saving' | 'error';
@@ -127,7 +127,7 @@ export class Autosaver {
       this.base = note.updated;
       return changed;
     }
-    return this.absorb(note, this.acked);
+    return this.absorb(note, this.acked).changed;
   }
 
   /** Whether a remote change arrived during a save and the note should be read again. */
@@ -142,7 +142,7 @@ export class Autosaver {
    * overlaps keep the typing, and then the base stays where it was, so the next save makes the
    * host keep both versions (a conflict) instead of replacing the remote one.
    */
-  private absorb(note: Note, from: Fields): boolean {
+  private absorb(note: Note, from: Fields, force = false): { changed: boolean; overlap: boolean } {
     const next: { title: string; body: string } = { ...this.current };
     let overlap = false;
     for (const f of ['title', 'body'] as const) {
@@ -152,14 +152,14 @@ export class Autosaver {
       if (merged === null) overlap = true;
       else next[f] = merged;
     }
-    if (!overlap) {
+    if (!overlap || force) {
       this.acked = { title: note.title, body: note.body };
       this.hostRev = note.rev;
       this.base = note.updated;
     }
     const changed = next.title !== this.current.title || next.body !== this.current.body;
     if (changed) this.edit(next);
-    return changed;
+    return { changed, overlap };
   }
 
   /** Flushes what is pending, then stops; the draft stays in IndexedDB until that save is acknowledged. */
@@ -204,12 +204,25 @@ export class Autosaver {
         // The host may hold more than what was sent (a change from elsewhere it merged in):
         // merged into the typing, or (overlapping) kept by the host as a conflict.
         if (note.title === sent.title && note.body === sent.body) this.hostRev = note.rev;
-        else if (this.absorb(note, sent)) this.opts.onMerged?.(this.current);
+        else if (this.absorb(note, sent).changed) this.opts.onMerged?.(this.current);
         this.opts.onSaved(note);
       }
       this.setState(this.rev === rev ? { status: 'saved', error: null, savedAt: Date.now() } : { status: 'pending', error: null, savedAt: Date.now() });
     } catch (e) {
       this.saving = false;
+      if (errorCode(e) === 'E_STALE_BASE' && !this.disposed) {
+        // This device wrote the note meanwhile (another window, a merge) and the edits overlap:
+        // take its text as the new base, merging what does not overlap; where it does, the
+        // typing wins (the replaced text stays in the note's History).
+        try {
+          const fresh = await this.api.getNote(this.id);
+          if (this.absorb(fresh, this.acked, true).changed) this.opts.onMerged?.(this.current);
+          this.schedule(0);
+          return;
+        } catch {
+          // Fall through to the usual retry.
+        }
+      }
       const wait = RETRY_MS[Math.min(this.failures, RETRY_MS.length - 1)];
       this.failures += 1;
       this.setState({ status: 'error', error: errorMessage(e) });

@@ -1,16 +1,21 @@
 // Superseded versions a device keeps (the store's history table), and what they tell about
 // ancestry. A 3-way merge needs the text both sides started from; the record model keeps no
-// parent links, so ancestry is read off what this device itself learnt:
+// parent links, so ancestry is read off what this device itself learnt. A version's context is
+// kept (version_contexts) only where it is known to name exactly the versions its TEXT was made
+// from:
 //
-//   - the exact causal context of a version is known for a write made here (its delta's context)
-//     and for a version that arrived alone in a peer's state (a state with one version has
-//     exactly that version's context); those contexts are kept beside the history;
-//   - otherwise only a device's own line is certain: its write n is issued after its write n-1
-//     (contexts are downward closed), so earlier versions of the same device are in the past.
+//   - a write made here that superseded everything current (a save from an up-to-date base, a
+//     save rebased onto what came since, a merge, a resolution): its delta's context;
+//   - a version that arrived alone in a peer's state: a state with one version carries exactly
+//     that version's context, and such a version was written that way on its device too.
 //
-// An upper bound (a multi-version state's context) is never used: it may name a version one side
-// never saw, and a merge against that base would undo that side's edits. Unknown ancestry keeps
-// a conflict; it never guesses.
+// A write that stays beside versions it did not include (a conflict) gets no context: its
+// record context covers this device's earlier versions (one device writes one line of counters)
+// although its text may not include them. An upper bound (a multi-version state's context) is
+// never used either: it may name a version one side never saw, and a merge against that base
+// would undo that side's edits. Unknown ancestry keeps a conflict: automatic merges never guess.
+// Only the merged draft the conflicts view offers (which the user reviews) also takes a
+// device's own earlier versions as ancestors of its later ones (`lenient`).
 
 import { sameDots, type Context, type Dot, type Value } from './record.ts';
 
@@ -48,18 +53,18 @@ export interface HistoryLimits {
 export const DEFAULT_HISTORY_LIMITS: HistoryLimits = Object.freeze({ keep: 200, maxAgeMs: 365 * 24 * 3600 * 1000 });
 
 /** Whether `h` is in the past of `x` by what is known here (see the top of this file). */
-function before(h: Dot, x: Dot, contexts: ReadonlyMap<string, Context>): boolean {
+function before(h: Dot, x: Dot, contexts: ReadonlyMap<string, Context>, lenient: boolean): boolean {
   if (sameDots(h, x)) return false;
   const ctx = contexts.get(dotKey(x));
   if (ctx !== undefined) return (ctx[h.device] ?? 0) >= h.counter;
-  return h.device === x.device && h.counter < x.counter;
+  return lenient && h.device === x.device && h.counter < x.counter;
 }
 
 /**
  * The entries in the causal past of `dot` (and the entry of `dot` itself, if it is one), as
  * indices into `entries`. Transitive: a past entry's own known past counts too.
  */
-export function pastOf(dot: Dot, entries: readonly HistoryEntry[], contexts: ReadonlyMap<string, Context>): Set<number> {
+export function pastOf(dot: Dot, entries: readonly HistoryEntry[], contexts: ReadonlyMap<string, Context>, lenient = false): Set<number> {
   const out = new Set<number>();
   const stack: Dot[] = [dot];
   const self = entries.findIndex((e) => sameDots(e, dot));
@@ -67,7 +72,7 @@ export function pastOf(dot: Dot, entries: readonly HistoryEntry[], contexts: Rea
   while (stack.length > 0) {
     const n = stack.pop() as Dot;
     entries.forEach((e, i) => {
-      if (out.has(i) || !before(e, n, contexts)) return;
+      if (out.has(i) || !before(e, n, contexts, lenient)) return;
       out.add(i);
       stack.push(e);
     });
@@ -80,16 +85,16 @@ export function pastOf(dot: Dot, entries: readonly HistoryEntry[], contexts: Rea
  * Undefined when there is none, or when the newest common entries disagree (criss-cross merges):
  * then no base can be trusted and the versions stay a conflict.
  */
-export function commonAncestor(dots: readonly Dot[], entries: readonly HistoryEntry[], contexts: ReadonlyMap<string, Context>): HistoryEntry | undefined {
+export function commonAncestor(dots: readonly Dot[], entries: readonly HistoryEntry[], contexts: ReadonlyMap<string, Context>, lenient = false): HistoryEntry | undefined {
   if (dots.length === 0) return undefined;
   let common: Set<number> | undefined;
   for (const d of dots) {
-    const past = pastOf(d, entries, contexts);
+    const past = pastOf(d, entries, contexts, lenient);
     common = common === undefined ? past : new Set([...common].filter((i) => past.has(i)));
   }
   if (common === undefined || common.size === 0) return undefined;
   const candidates = [...common];
-  const pasts = new Map(candidates.map((j) => [j, pastOf(entries[j], entries, contexts)]));
+  const pasts = new Map(candidates.map((j) => [j, pastOf(entries[j], entries, contexts, lenient)]));
   const maximal = candidates.filter((i) => !candidates.some((j) => j !== i && (pasts.get(j) as Set<number>).has(i)));
   if (maximal.length === 0) return undefined;
   const first = entries[maximal[0]];
