@@ -1,17 +1,17 @@
 // Issue 8 in a real Chromium against two headless peers (real libp2p on loopback, real SQLite):
 // typing on A while B edits another paragraph of the same note ends with both edits on both
 // screens, A's cursor where it was and no conflict banner; the History view restores an old
-// version, the restore reaches B, and the history is still there after A restarts.
+// version, the restore reaches B, and the history is still there after A restarts. Screenshots go
+// to screenshots/e2e/ (git-ignored); the README's come from test/screens.ts.
 
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, openUi, requireBuiltUi, until, untilSaved, type UiPage } from './browser.ts';
 import { removeTempDirs, startPeer, waitFor, type PeerOptions, type PeerProcess } from './peer-process.ts';
 
 const SHOTS = new URL('../screenshots/e2e/', import.meta.url).pathname;
-const DOCS = new URL('../docs/', import.meta.url).pathname;
 
 const peers: PeerProcess[] = [];
 const pages: UiPage[] = [];
@@ -124,7 +124,6 @@ describe('merging in the editor, and the History view', { timeout: 120_000 }, ()
     assert.match(diff, /− Water 300 g/, 'the old line is marked');
     assert.match(diff, /\+ Salt 10 g/, 'the current line is marked');
     await pa.screenshot({ path: `${SHOTS}history-view.png` });
-    copyFileSync(`${SHOTS}history-view.png`, `${DOCS}history-view.png`);
     await pa.getByTestId('restore-version').click();
     await until('the restored text in A\'s editor', async () => (await editorValue(pa)) === 'Flour 500 g\nWater 300 g');
     await untilSaved(pa);
