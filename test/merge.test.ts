@@ -260,6 +260,33 @@ describe('history', () => {
     assert.deepEqual(a.history(n.id).map((h) => h.text), ['v19', 'v18', 'v17', 'v16', 'v15']);
   });
 
+  test('history older than the age bound is dropped, except while the field has a conflict', () => {
+    let now = 1_800_000_000_000;
+    const DAY = 24 * 3600 * 1000;
+    const opts = notesReplicaOptions();
+    const limits = { keep: 100, maxAgeMs: 10 * DAY };
+    const a = new Notes(Replica.open(new MemoryStore(A), { ...opts, now: () => now, history: { keys: opts.history!.keys, limits } }));
+    const b = new Notes(Replica.open(new MemoryStore(B), { ...opts, now: () => now, history: { keys: opts.history!.keys, limits } }));
+    const n = a.create({ body: 'one\ntwo' });
+    a.save(n.id, { body: 'one\ntwo\nthree' }, a.get(n.id)!.rev);
+    now += 11 * DAY;
+    a.save(n.id, { body: 'one\ntwo\nthree\nfour' }, a.get(n.id)!.rev);
+    assert.deepEqual(a.history(n.id).filter((h) => h.field === 'body').map((h) => h.text), ['one\ntwo\nthree'], 'the 11-day-old version is gone');
+    // While the field has a conflict nothing is pruned: a merge may need any ancestor.
+    sync(a, b);
+    a.save(n.id, { body: 'ONE\ntwo\nthree\nfour' }, a.get(n.id)!.rev);
+    b.save(n.id, { body: 'Uno\ntwo\nthree\nfour' }, b.get(n.id)!.rev);
+    const key = noteKey(n.id, 'body');
+    a.replica.apply([{ key, state: b.replica.get(key)! }]);
+    assert.equal(a.get(n.id)!.conflicts.body?.length, 2, 'overlapping edits: a conflict');
+    now += 30 * DAY;
+    const typing = a.get(n.id)!;
+    a.save(n.id, { body: `${typing.body}\nsix` }, typing.rev); // typing on in the conflicted note
+    assert.ok(a.history(n.id).some((h) => h.text === 'one\ntwo\nthree\nfour'), 'a 30-day-old ancestor kept during the conflict');
+    a.resolve(n.id, 'body', 'resolved');
+    assert.deepEqual(a.history(n.id).filter((h) => h.field === 'body' && h.supersededAt < now - limits.maxAgeMs), [], 'pruned once resolved');
+  });
+
   test('a store made before the history step upgrades and keeps history from then on', () => {
     const file = join(dir, 'old.db');
     SqliteStore.open(file, { replicaId: A }).close();
