@@ -87,7 +87,9 @@ describe('merging in the editor, and the History view', { timeout: 120_000 }, ()
     await bSaves;
 
     const want = start.replace('tent and stove.', `tent and stove.${typedByA}`).replace('food for three days.', 'food for four days.');
-    await until('A\'s editor shows both edits', async () => (await editorValue(pa)) === want, 20_000);
+    await until('A\'s editor shows both edits', async () => (await editorValue(pa)) === want, 20_000).catch(async (e) => {
+      throw new Error(`${(e as Error).message}\neditor: ${JSON.stringify(await editorValue(pa))}\nhost A: ${JSON.stringify((await a.api.getNote(note.id)).body)}\nwant: ${JSON.stringify(want)}`);
+    });
     // The cursor stayed right after what A typed: the next key lands there.
     await pa.keyboard.type('!');
     const withMark = want.replace(typedByA, `${typedByA}!`);

@@ -53,6 +53,11 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
   const titleRef = useRef<HTMLInputElement>(null);
   const editorRef = useRef<MarkdownEditorHandle>(null);
   const wantFocus = useRef<'title' | 'body' | null>(null);
+  /** Shows the saver's text after a remote change: the editor at once (see setValue), then state. */
+  const show = (f: Fields): void => {
+    editorRef.current?.setValue(f.body);
+    setFields(f);
+  };
 
   useImperativeHandle(ref, () => ({
     focusTitle: () => (saver.current ? titleRef.current?.focus() : (wantFocus.current = 'title')),
@@ -71,7 +76,7 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
         api.getNote(id).then((fresh) => {
           if (!live) return;
           setNote(fresh);
-          if (saver.applyRemote(fresh)) setFields(saver.fields());
+          if (saver.applyRemote(fresh)) show(saver.fields());
         }).catch(() => undefined);
       };
       s = new Autosaver(api, n, {
@@ -82,7 +87,7 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
           // A remote change came in while the save was on its way: read the note again.
           if (s?.takeRemoteWhileSaving()) reload(s);
         },
-        onMerged: (f) => live && setFields(f),
+        onMerged: (f) => live && show(f),
       }, draft?.rev ?? 0);
       saver.current = s;
       setNote(n);
@@ -126,7 +131,7 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
       const s = saver.current;
       if (!live || !s) return;
       setNote(n);
-      if (s.applyRemote(n)) setFields(s.fields());
+      if (s.applyRemote(n)) show(s.fields());
     }).catch((e) => live && onError(`Could not reload the note: ${errorMessage(e)}`));
     return () => {
       live = false;
