@@ -3,8 +3,8 @@
 // process (through the preload bridge) and the headless peer (HTTP JSON + server-sent events, via
 // app/http-client.ts). Every method may reject with an ApiError.
 
-export type { ConflictVersion, Note, SearchHit, TextField } from '../engine/core/note-types.ts';
-import type { Note, SearchHit, TextField } from '../engine/core/note-types.ts';
+export type { ConflictVersion, HistoryVersion, Note, SearchHit, TextField } from '../engine/core/note-types.ts';
+import type { HistoryVersion, Note, SearchHit, TextField } from '../engine/core/note-types.ts';
 
 export interface NoteSummary {
   readonly id: string;
@@ -49,11 +49,25 @@ export interface ApiError {
   readonly message: string;
 }
 
+export interface SaveFields {
+  readonly title?: string;
+  readonly body?: string;
+  /** The `rev` of the note these fields were edited from. */
+  readonly base?: string;
+}
+
 export interface NotesApi {
   listNotes(opts?: { trashed?: boolean }): Promise<NoteSummary[]>;
   getNote(id: string): Promise<Note>;
   createNote(fields?: { title?: string; body?: string }): Promise<Note>;
-  saveNote(id: string, fields: { title?: string; body?: string }): Promise<Note>;
+  /**
+   * Saves the fields sent. `base` is the `rev` of the note the edit was made from: versions
+   * written elsewhere since are kept (merged, or a conflict), never overwritten. Without `base`
+   * the save replaces whatever this device holds (the meaning before base existed).
+   */
+  saveNote(id: string, fields: SaveFields): Promise<Note>;
+  /** Superseded versions of the note's title and body kept on this device, newest first. */
+  history(id: string): Promise<HistoryVersion[]>;
   trashNote(id: string): Promise<Note>;
   restoreNote(id: string): Promise<Note>;
   search(text: string): Promise<SearchHit[]>;

@@ -2,7 +2,7 @@
 // run. It turns engine objects into the plain DTOs of app/api.ts and engine errors into ApiErrors.
 // Sync (libp2p) is optional so the same host serves an offline vault.
 
-import type { ApiEvent, DeviceSelf, ForgetResult, Invite, PairingState, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiEvent, DeviceSelf, ForgetResult, HistoryVersion, Invite, Note, NotesApi, NoteSummary, PairingState, SaveFields, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
 import { EngineError, ValidationError } from '../engine/core/errors.ts';
 import { logger } from '../engine/log.ts';
 import { Notes, parseNoteKey } from '../engine/notes.ts';
@@ -85,8 +85,14 @@ export class Host implements NotesApi {
     return this.notes.create(textFields(fields));
   }
 
-  async saveNote(id: string, fields: { title?: string; body?: string }): Promise<Note> {
-    return this.notes.save(id, textFields(fields));
+  async saveNote(id: string, fields: SaveFields): Promise<Note> {
+    const { base, ...rest } = (fields ?? {}) as SaveFields;
+    if (base !== undefined && typeof base !== 'string') throw new ValidationError('E_INVALID_BASE', 'base must be the rev string of the note');
+    return this.notes.save(id, textFields(rest), base);
+  }
+
+  async history(id: string): Promise<HistoryVersion[]> {
+    return this.notes.history(id);
   }
 
   async trashNote(id: string): Promise<Note> {

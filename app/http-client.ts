@@ -3,7 +3,7 @@
 // scripts). Events come from GET /api/events read as a fetch stream, not EventSource: EventSource
 // cannot send the Authorization header, and a token in the URL would end up in logs and history.
 
-import type { ApiError, ApiEvent, DeviceSelf, ForgetResult, Invite, PairingState, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiError, ApiEvent, DeviceSelf, ForgetResult, HistoryVersion, Invite, Note, NotesApi, NoteSummary, PairingState, SaveFields, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
 import { SseParser } from './sse-parser.ts';
 
 /** A rejected call: `code` is the server's error code (app/http-errors.ts) or one of E_NETWORK, E_TIMEOUT, E_BAD_RESPONSE. */
@@ -107,8 +107,12 @@ export class HttpNotesApi implements NotesApi {
     return this.call('POST', '/api/notes', fields);
   }
 
-  saveNote(id: string, fields: { title?: string; body?: string }): Promise<Note> {
+  saveNote(id: string, fields: SaveFields): Promise<Note> {
     return this.call('PUT', note(id), fields);
+  }
+
+  history(id: string): Promise<HistoryVersion[]> {
+    return this.call('GET', `${note(id)}/history`);
   }
 
   trashNote(id: string): Promise<Note> {

@@ -29,6 +29,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   E_STORE_CLOSED: 503,
   // join() on a device that already has a vault or notes of its own.
   E_VAULT_EXISTS: 409,
+  // saveNote() with a base this device's own newer edit overlaps: read the note again.
+  E_STALE_BASE: 409,
   // addPeer()/join() could not reach the other laptop: the failure is upstream of this server.
   E_DIAL_FAILED: 502,
 };

@@ -5,7 +5,8 @@
 //   GET    /api/notes[?trashed=1]      -                     200 NoteSummary[]  listNotes
 //   POST   /api/notes                  {title?, body?} | -   201 Note           createNote (Location: /api/notes/<id>)
 //   GET    /api/notes/:id              -                     200 Note           getNote
-//   PUT    /api/notes/:id              {title?, body?}       200 Note           saveNote (only the fields given change)
+//   PUT    /api/notes/:id              {title?, body?, base?} 200 Note          saveNote (only the fields given change)
+//   GET    /api/notes/:id/history      -                     200 HistoryVersion[] history
 //   POST   /api/notes/:id/trash        -                     200 Note           trashNote
 //   POST   /api/notes/:id/restore      -                     200 Note           restoreNote
 //   POST   /api/notes/:id/resolve      {field, value}        200 Note           resolve
@@ -74,8 +75,8 @@ function requiredText(body: JsonObject, key: string): string {
 }
 
 /** {title?, body?} with only the keys the caller sent, so an absent field stays unchanged. */
-function noteFields(body: JsonObject): { title?: string; body?: string } {
-  const out: { title?: string; body?: string } = {};
+function noteFields(body: JsonObject): { title?: string; body?: string; base?: string } {
+  const out: { title?: string; body?: string; base?: string } = {};
   const title = text(body, 'title');
   const bodyText = text(body, 'body');
   if (title !== undefined) out.title = title;
@@ -102,10 +103,16 @@ export const ROUTES: readonly Route[] = [
   {
     method: 'PUT', path: '/api/notes/:id', handle: async ({ api, req, params }) => {
       const body = await readJsonObject(req);
-      if (body === undefined) throw new HttpError(400, 'E_INVALID_VALUE', 'a JSON body {title?, body?} is required');
-      return ok(await api.saveNote(params.id, noteFields(only(body, ['title', 'body']))));
+      if (body === undefined) throw new HttpError(400, 'E_INVALID_VALUE', 'a JSON body {title?, body?, base?} is required');
+      const fields = noteFields(only(body, ['title', 'body', 'base']));
+      if (body.base !== undefined) {
+        if (typeof body.base !== 'string') throw new HttpError(400, 'E_INVALID_BASE', 'base must be the rev string of the note you edited');
+        fields.base = body.base;
+      }
+      return ok(await api.saveNote(params.id, fields));
     },
   },
+  { method: 'GET', path: '/api/notes/:id/history', handle: async ({ api, params }) => ok(await api.history(params.id)) },
   { method: 'POST', path: '/api/notes/:id/trash', handle: async ({ api, params }) => ok(await api.trashNote(params.id)) },
   { method: 'POST', path: '/api/notes/:id/restore', handle: async ({ api, params }) => ok(await api.restoreNote(params.id)) },
   {

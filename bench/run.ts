@@ -1,6 +1,6 @@
 // `npm run bench [-- --json] [-- --quick]`: prints every benchmark's figures. Not a test: the
 // figures are read by people (and the README), never asserted against the clock.
-// `--only=anti-entropy|write|open|gossip|initial-sync|framing|fuzz|rounds` runs one section.
+// `--only=anti-entropy|write|open|gossip|initial-sync|framing|fuzz|rounds|merge` runs one section.
 
 import { framingRows } from './ae-framing.ts';
 import { fuzzRows } from './fuzz.ts';
@@ -11,6 +11,7 @@ import { initialSyncRows } from './initial-sync.ts';
 import type { Mode } from '../engine/core/protocol.ts';
 import { openRows } from './store-open.ts';
 import { throughputRows } from './write-throughput.ts';
+import { historyRows, mergeRows } from './merge.ts';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -54,6 +55,11 @@ if (!only || only === 'write') {
 
 if (!only || only === 'open') {
   emit('store open: SQLite open + Merkle tree rebuild', openRows(quick ? [100_000] : [100_000, 1_000_000]) as unknown as Record<string, unknown>[]);
+}
+
+if (!only || only === 'merge') {
+  emit('merge: 3-way merge of a ~100 KB note (best of 5), vs the bare node-diff3 call; heap bytes allocated by one merge', mergeRows([10, 1000]) as unknown as Record<string, unknown>[]);
+  emit('history: one note (~2.5 KB body) edited with base, one line per save, on SQLite; file growth', historyRows(quick ? 300 : 1000) as unknown as Record<string, unknown>[]);
 }
 
 // The sections below run real libp2p nodes on 127.0.0.1 (mDNS off, ports picked by the OS).

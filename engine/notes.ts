@@ -12,12 +12,16 @@
 
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from './core/errors.ts';
-import { winner, type KeyState } from './core/record.ts';
-import type { DocIndexer, Replica, Write } from './replica.ts';
-import type { ConflictVersion, Note, SearchHit, TextField } from './core/note-types.ts';
+import { dotKey, type HistoryEntry } from './core/history.ts';
+import { compareDots, dotOf, knows, sameDots, winner, type Context, type Dot, type KeyState, type Version } from './core/record.ts';
+import { decodeRev, encodeRev, type FieldRev } from './core/rev.ts';
+import { merge3 } from './core/text-merge.ts';
+import { mergeState } from './note-merge.ts';
+import type { AutoMerge, DocIndexer, Replica, ReplicaOptions, Write } from './replica.ts';
+import type { ConflictVersion, HistoryVersion, Note, SearchHit, TextField } from './core/note-types.ts';
 import type { DocEntry } from './store/store.ts';
 
-export type { ConflictVersion, Note, TextField };
+export type { ConflictVersion, HistoryVersion, Note, TextField };
 
 export const NOTE_FIELDS = ['title', 'body', 'created', 'trashed'] as const;
 export type NoteField = (typeof NOTE_FIELDS)[number];
@@ -50,6 +54,42 @@ function text(state: KeyState | undefined): string {
   return winner(state)?.value ?? '';
 }
 
+/** Whether `key` is a note's title or body: the fields that keep history and merge. */
+export function isTextKey(key: string): boolean {
+  const parsed = parseNoteKey(key);
+  return parsed !== null && (parsed.field === 'title' || parsed.field === 'body');
+}
+
+/** What a reader of `state` was shown: the winner's text (with its twins) and the other versions. */
+function fieldRev(state: KeyState | undefined): FieldRev {
+  const w = winner(state);
+  if (state === undefined || w === undefined) return { shown: [], other: [] };
+  const shown = state.versions.filter((v) => v.value === w.value).map(dotOf).sort(compareDots);
+  const other = state.versions.filter((v) => v.value !== w.value).map(dotOf).sort(compareDots);
+  return { shown, other };
+}
+
+/** Versions of distinct text, winner first: identical texts are never a conflict. */
+function distinctVersions(state: KeyState | undefined): ConflictVersion[] {
+  const out: ConflictVersion[] = [];
+  for (const v of state?.versions ?? []) {
+    if (!out.some((c) => c.value === v.value)) out.push({ value: v.value, device: v.device, wall: v.wall });
+  }
+  return out;
+}
+
+/** The replica options that make a replica hold notes: index, history of text fields, merging. */
+export function notesReplicaOptions(): Pick<ReplicaOptions, 'indexer' | 'history' | 'autoMerge'> {
+  return { indexer: notesIndexer, history: { keys: isTextKey }, autoMerge: notesAutoMerge };
+}
+
+/** Merges a text field's versions when they merge cleanly against a known common ancestor. */
+export const notesAutoMerge: AutoMerge = (key, state, ancestry) => {
+  if (!isTextKey(key)) return undefined;
+  const outcome = mergeState(state, ancestry);
+  return outcome?.clean ? outcome.text : undefined;
+};
+
 function assemble(id: string, get: (key: string) => KeyState | undefined): Note | undefined {
   const states = Object.fromEntries(NOTE_FIELDS.map((f) => [f, get(noteKey(id, f))])) as Record<NoteField, KeyState | undefined>;
   if (NOTE_FIELDS.every((f) => states[f] === undefined)) return undefined;
@@ -64,8 +104,8 @@ function assemble(id: string, get: (key: string) => KeyState | undefined): Note 
   }
   const conflicts: Partial<Record<TextField, ConflictVersion[]>> = {};
   for (const f of ['title', 'body'] as const) {
-    const versions = states[f]?.versions ?? [];
-    if (versions.length > 1) conflicts[f] = versions.map((v) => ({ value: v.value, device: v.device, wall: v.wall }));
+    const versions = distinctVersions(states[f]);
+    if (versions.length > 1) conflicts[f] = versions;
   }
   const created = Number(text(states.created));
   return {
@@ -76,6 +116,7 @@ function assemble(id: string, get: (key: string) => KeyState | undefined): Note 
     updated,
     trashed: text(states.trashed) === '1',
     conflicts,
+    rev: encodeRev({ title: fieldRev(states.title), body: fieldRev(states.body) }),
   };
 }
 
@@ -97,6 +138,31 @@ export const notesIndexer: DocIndexer = (changedKeys, get) => {
   }
   return docs;
 };
+
+/**
+ * `value` (made from `baseText`) with the changes of each version that came since merged in, or
+ * undefined when one of them overlaps or is not known for certain to descend from the base.
+ */
+function rebase(value: string, baseText: string | undefined, base: readonly Dot[], since: readonly Version[], contexts: ReadonlyMap<string, Context>): string | undefined {
+  if (baseText === undefined || base.length === 0) return undefined;
+  let out = value;
+  for (const v of [...since].sort(compareDots)) {
+    const ctx = contexts.get(dotKey(v));
+    if (v.value === null || ctx === undefined || !base.every((d) => (ctx[d.device] ?? 0) >= d.counter)) return undefined;
+    const step = merge3(out, baseText, v.value);
+    if (!step.clean) return undefined;
+    out = step.text;
+  }
+  return out;
+}
+
+/** The text of the versions named by `dots`: current ones or kept in history. */
+function textOf(dots: readonly Dot[], state: KeyState | undefined, history: readonly HistoryEntry[]): string | undefined {
+  if (dots.length === 0) return '';
+  const d = dots[0];
+  const v = state?.versions.find((x) => sameDots(x, d)) ?? history.find((h) => sameDots(h, d));
+  return v === undefined ? undefined : (v.value ?? '');
+}
 
 export interface NoteEdit {
   readonly title?: string;
@@ -125,7 +191,8 @@ export class Notes {
    * Saves the fields that changed. Typing into a field that has a pending conflict replaces only
    * this device's own version: other devices' versions stay until the user resolves them.
    */
-  save(id: string, edit: NoteEdit): Note {
+  save(id: string, edit: NoteEdit, base?: string): Note {
+    if (base !== undefined) return this.saveFrom(id, edit, base);
     const current = this.require(id);
     const writes: Write[] = [];
     for (const field of ['title', 'body'] as const) {
@@ -135,6 +202,80 @@ export class Notes {
     }
     if (writes.length > 0) this.replica.write(writes);
     return this.get(id)!;
+  }
+
+  /**
+   * Saves what the caller made from the note it read at `base` (its `rev`). Per field sent:
+   *   - the same text as at base: the caller did not touch it, nothing is written;
+   *   - base still current: the new text supersedes it (in a conflicted field only this
+   *     device's own versions, as typing does; the other devices' versions stay);
+   *   - versions came since base: the edit is rebased onto them (3-way, base text as ancestor)
+   *     and supersedes them; where they overlap, or they do not descend from base for certain,
+   *     the new text stays beside them as a concurrent version (a conflict): never lost;
+   *   - this device's own newer version cannot stay beside it (one device writes one line of
+   *     versions): if it does not rebase cleanly, E_STALE_BASE and nothing is written.
+   */
+  private saveFrom(id: string, edit: NoteEdit, base: string): Note {
+    const rev = decodeRev(base);
+    this.require(id);
+    const me = this.replica.replicaId;
+    const writes: Write[] = [];
+    let rebased = false;
+    for (const field of ['title', 'body'] as const) {
+      const key = noteKey(id, field);
+      const state = this.replica.get(key);
+      const seen = rev[field];
+      for (const d of [...seen.shown, ...seen.other]) {
+        if (!knows(state, d)) {
+          throw new ValidationError('E_UNKNOWN_BASE', `base names a version of the ${field} this device has never had (${d.device}.${d.counter}); read the note again`, { field });
+        }
+      }
+      const value = edit[field];
+      if (value === undefined) continue;
+      const ancestry = this.replica.ancestry(key);
+      const baseText = textOf(seen.shown, state, ancestry.history);
+      if (baseText !== undefined ? value === baseText : value === text(state)) continue;
+      const current = state?.versions ?? [];
+      const stale = () => new ValidationError('E_STALE_BASE', `the ${field} changed on this device since base and the edits overlap; read the note again and reapply`, { field });
+      if (seen.other.length > 0) {
+        // Typing in a conflicted field continues the shown version and replaces this device's
+        // own; the other devices' versions stay until the user resolves.
+        const supersede = [...seen.shown, ...seen.other].filter((d) => d.device === me);
+        if (current.some((v) => v.device === me && !supersede.some((d) => sameDots(d, v)))) throw stale();
+        writes.push({ key, value, supersede, exact: false });
+        continue;
+      }
+      const unseen = current.filter((v) => !seen.shown.some((d) => sameDots(d, v)));
+      if (unseen.length === 0) {
+        writes.push({ key, value, supersede: seen.shown });
+        continue;
+      }
+      const onto = rebase(value, baseText, seen.shown, unseen, ancestry.contexts);
+      if (onto !== undefined) {
+        writes.push({ key, value: onto, supersede: current.map(dotOf) });
+        rebased = true;
+        continue;
+      }
+      if (unseen.some((v) => v.device === me)) throw stale();
+      writes.push({ key, value, supersede: seen.shown, exact: false });
+    }
+    if (writes.length > 0) this.replica.write(writes, rebased ? 'merge' : 'local');
+    return this.get(id)!;
+  }
+
+  /** The kept superseded versions of a note's title and body, newest first. */
+  history(id: string): HistoryVersion[] {
+    this.require(id);
+    const out: HistoryVersion[] = [];
+    for (const field of ['title', 'body'] as const) {
+      for (const h of this.replica.history(noteKey(id, field))) {
+        out.push({
+          field, text: h.value ?? '', device: h.device, time: h.wall, supersededAt: h.at,
+          supersededBy: h.supersededBy.map((d) => `${d.device}.${d.counter}`), version: `${h.device}.${h.counter}`,
+        });
+      }
+    }
+    return out.sort((a, b) => b.supersededAt - a.supersededAt || (a.version < b.version ? 1 : -1));
   }
 
   /** Ends a conflict: the chosen or merged text supersedes every version of the field. */
@@ -154,7 +295,15 @@ export class Notes {
 
   get(id: string): Note | undefined {
     validateNoteId(id);
-    return assemble(id, (key) => this.replica.get(key));
+    const note = assemble(id, (key) => this.replica.get(key));
+    if (note === undefined || Object.keys(note.conflicts).length === 0) return note;
+    const merged: Partial<Record<TextField, string>> = {};
+    for (const field of Object.keys(note.conflicts) as TextField[]) {
+      const key = noteKey(id, field);
+      const outcome = mergeState(this.replica.get(key) as KeyState, this.replica.ancestry(key), true);
+      if (outcome !== undefined) merged[field] = outcome.text;
+    }
+    return Object.keys(merged).length > 0 ? { ...note, merged } : note;
   }
 
   list(opts: { trashed?: boolean; limit?: number; offset?: number } = {}): DocEntry[] {

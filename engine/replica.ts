@@ -9,12 +9,14 @@ import { validateKey, validateValue, type KeyRecord } from './core/codec.ts';
 import { ValidationError } from './core/errors.ts';
 import { logger } from './log.ts';
 import { MerkleTree } from './core/merkle.ts';
-import { editDelta, merge, statesEqual, stampOf, writeDelta, type KeyState, type Value } from './core/record.ts';
+import { baseDelta, dotOf, editDelta, merge, sameDots, statesEqual, stampOf, writeDelta, type Dot, type KeyState, type Value, type Version } from './core/record.ts';
+import { DEFAULT_HISTORY_LIMITS, dotKey, type HistoryEntry, type HistoryLimits, type VersionContext } from './core/history.ts';
+import type { Context } from './core/record.ts';
 import type { Change, DocEntry, Storage } from './store/store.ts';
 
 const log = logger('replica');
 
-export type Origin = 'local' | 'gossip' | 'anti-entropy' | 'import';
+export type Origin = 'local' | 'gossip' | 'anti-entropy' | 'import' | 'merge';
 
 /** Turns changed keys into document-index rows, inside the same commit (see engine/notes.ts). */
 export type DocIndexer = (changedKeys: readonly string[], get: (key: string) => KeyState | undefined) => DocEntry[];
@@ -24,7 +26,23 @@ export interface ReplicaOptions {
   readonly now?: () => number;
   readonly maxAheadMs?: number;
   readonly indexer?: DocIndexer;
+  /** Which keys keep their superseded versions (engine/notes.ts: text fields), and how many. */
+  readonly history?: { readonly keys: (key: string) => boolean; readonly limits?: HistoryLimits };
+  /**
+   * Called after every commit for each changed key holding several versions: returns the value
+   * that joins them (written at once as a local write superseding them all, path `merge`), or
+   * undefined to leave them as they are. Must be deterministic (see engine/notes.ts).
+   */
+  readonly autoMerge?: AutoMerge;
 }
+
+/** What this device knows of a key's past: kept versions and the exact contexts it learnt. */
+export interface Ancestry {
+  readonly history: readonly HistoryEntry[];
+  readonly contexts: ReadonlyMap<string, Context>;
+}
+
+export type AutoMerge = (key: string, state: KeyState, ancestry: Ancestry) => Value | undefined;
 
 export interface ChangeEvent {
   readonly origin: Origin;
@@ -41,18 +59,31 @@ export interface Write {
    * conflict. `keep-conflicts` replaces only this device's own versions and keeps other devices'.
    */
   readonly mode?: 'supersede' | 'keep-conflicts';
+  /**
+   * A write made from what its writer saw: it supersedes exactly these current versions (and
+   * what they superseded) and keeps every other (record.ts baseDelta). Overrides `mode`.
+   */
+  readonly supersede?: readonly Dot[];
+  /**
+   * Whether the value is made from exactly what the write's context covers (core/history.ts):
+   * then its context is kept for finding merge bases. Default: true, except keep-conflicts.
+   */
+  readonly exact?: boolean;
 }
 
 export class Replica implements SyncSource {
   readonly tree = new MerkleTree();
   readonly storage: Storage;
   /** Records that changed this replica, by the path that delivered them. */
-  readonly counters: PathCounters = { local: 0, gossip: 0, 'anti-entropy': 0, import: 0 };
+  readonly counters: PathCounters = { local: 0, gossip: 0, 'anti-entropy': 0, import: 0, merge: 0 };
   /** Per device: how far ahead of our wall clock its newest stamp was when we saw it. */
   readonly skew = new Map<string, { aheadMs: number; capped: boolean; at: number }>();
   private readonly now: () => number;
   private readonly maxAheadMs: number;
   private readonly indexer: DocIndexer | undefined;
+  private readonly historyKeys: ((key: string) => boolean) | undefined;
+  private readonly historyLimits: HistoryLimits;
+  private readonly autoMerge: AutoMerge | undefined;
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private last: Stamp | null;
 
@@ -61,6 +92,9 @@ export class Replica implements SyncSource {
     this.now = opts.now ?? Date.now;
     this.maxAheadMs = opts.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS;
     this.indexer = opts.indexer;
+    this.historyKeys = opts.history?.keys;
+    this.historyLimits = opts.history?.limits ?? DEFAULT_HISTORY_LIMITS;
+    this.autoMerge = opts.autoMerge;
     this.last = storage.clock();
   }
 
@@ -110,7 +144,13 @@ export class Replica implements SyncSource {
    * Local writes, all in one transaction. Every key and value is validated before anything is
    * stamped or written. Returns the new states: they are also the deltas to gossip.
    */
-  write(writes: readonly Write[]): KeyRecord[] {
+  write(writes: readonly Write[], origin: 'local' | 'merge' = 'local'): KeyRecord[] {
+    const records = this.writeAs(writes, origin);
+    this.runMerges(records);
+    return records;
+  }
+
+  private writeAs(writes: readonly Write[], origin: Origin): KeyRecord[] {
     for (const w of writes) {
       validateKey(w.key);
       validateValue(w.value);
@@ -122,14 +162,70 @@ export class Replica implements SyncSource {
     }
     let last = this.last;
     const records: KeyRecord[] = [];
+    const superseded: HistoryEntry[] = [];
+    const contexts: VersionContext[] = [];
+    const at = this.now();
     for (const w of writes) {
       last = tick(last, this.replicaId, this.now());
       const current = this.get(w.key);
-      const delta = w.mode === 'keep-conflicts' ? editDelta(current, last, w.value) : writeDelta(current, last, w.value);
-      records.push({ key: w.key, state: merge(current, delta) });
+      const delta = w.supersede !== undefined
+        ? baseDelta(current, last, w.value, w.supersede)
+        : w.mode === 'keep-conflicts' ? editDelta(current, last, w.value) : writeDelta(current, last, w.value);
+      const next = merge(current, delta);
+      records.push({ key: w.key, state: next });
+      superseded.push(...this.dropped(w.key, current, next, at));
+      const exact = w.exact ?? w.mode !== 'keep-conflicts';
+      if (exact && this.tracks(w.key)) contexts.push({ key: w.key, device: delta.versions[0].device, counter: delta.versions[0].counter, context: delta.context });
     }
-    this.commit(records, 'local', last);
+    this.commit(records, origin, last, superseded, contexts);
     return records;
+  }
+
+  /**
+   * History entries for the versions `next` no longer holds. The superseding write is known for
+   * certain only when exactly one version is new (see core/history.ts).
+   */
+  private dropped(key: string, current: KeyState | undefined, next: KeyState, at: number): HistoryEntry[] {
+    if (current === undefined || !this.tracks(key)) return [];
+    const has = (list: readonly Version[], v: Version) => list.some((w) => sameDots(w, v));
+    const gone = current.versions.filter((v) => !has(next.versions, v));
+    if (gone.length === 0) return [];
+    const added = next.versions.filter((v) => !has(current.versions, v)).map(dotOf);
+    return gone.map((v) => ({ key, device: v.device, counter: v.counter, wall: v.wall, tick: v.tick, value: v.value, supersededBy: added, at }));
+  }
+
+  private tracks(key: string): boolean {
+    return this.historyKeys !== undefined && this.historyKeys(key);
+  }
+
+  /** The kept superseded versions of `key`, newest first. */
+  history(key: string): HistoryEntry[] {
+    return this.storage.history(key);
+  }
+
+  /** Kept versions and known exact contexts of `key`, for finding common ancestors. */
+  ancestry(key: string): Ancestry {
+    const contexts = new Map<string, Context>();
+    for (const c of this.storage.contexts(key)) contexts.set(dotKey(c), c.context);
+    return { history: this.storage.history(key), contexts };
+  }
+
+  /** Joins concurrent versions the autoMerge hook can merge, as one more local write. */
+  private runMerges(changed: readonly KeyRecord[]): void {
+    if (this.autoMerge === undefined) return;
+    const writes: Write[] = [];
+    for (const r of changed) {
+      if (r.state.versions.length < 2) continue;
+      let value: Value | undefined;
+      try {
+        value = this.autoMerge(r.key, r.state, this.ancestry(r.key));
+      } catch (e) {
+        // A merge that fails leaves the conflict for the user: never a failed sync.
+        log.error('automatic merge failed', { key: r.key, error: e });
+      }
+      if (value !== undefined) writes.push({ key: r.key, value });
+    }
+    if (writes.length > 0) this.writeAs(writes, 'merge');
   }
 
   /** Merges records from a peer; returns those that changed this replica. */
@@ -151,7 +247,24 @@ export class Replica implements SyncSource {
       }
     }
     const changed = [...merged].map(([key, state]) => ({ key, state }));
-    if (changed.length > 0) this.commit(changed, origin, last);
+    if (changed.length === 0) return changed;
+    const superseded: HistoryEntry[] = [];
+    const contexts: VersionContext[] = [];
+    for (const r of changed) {
+      // The state before this batch, so one batch brings one set of new versions per key.
+      const before = this.get(r.key);
+      superseded.push(...this.dropped(r.key, before, r.state, now));
+      if (!this.tracks(r.key)) continue;
+      // A state holding one version carries exactly that version's context (core/history.ts).
+      for (const rec of records) {
+        if (rec.key !== r.key || rec.state.versions.length !== 1) continue;
+        const v = rec.state.versions[0];
+        if (before?.versions.some((w) => sameDots(w, v)) || (before?.context[v.device] ?? 0) >= v.counter) continue;
+        contexts.push({ key: r.key, device: v.device, counter: v.counter, context: rec.state.context });
+      }
+    }
+    this.commit(changed, origin, last, superseded, contexts);
+    this.runMerges(changed);
     return changed;
   }
 
@@ -162,10 +275,15 @@ export class Replica implements SyncSource {
     this.storage.commit({ puts: [], cursors: [{ replica, seq }] });
   }
 
-  private commit(records: readonly KeyRecord[], origin: Origin, last: Stamp | null): void {
+  private commit(records: readonly KeyRecord[], origin: Origin, last: Stamp | null, history: readonly HistoryEntry[] = [], contexts: readonly VersionContext[] = []): void {
     const pending = new Map(records.map((r) => [r.key, r.state]));
     const docs = this.indexer?.(records.map((r) => r.key), (key) => pending.get(key) ?? this.get(key));
-    const hashes = this.storage.commit({ puts: records, docs, clock: last ?? undefined });
+    // A key with concurrent versions keeps its whole history: a merge may need any ancestor.
+    const before = this.now() - this.historyLimits.maxAgeMs;
+    const prune = [...new Set(history.map((h) => h.key))]
+      .filter((key) => (pending.get(key)?.versions.length ?? 0) < 2)
+      .map((key) => ({ key, keep: this.historyLimits.keep, before: Math.max(0, before), current: (pending.get(key)?.versions ?? []).map(dotOf) }));
+    const hashes = this.storage.commit({ puts: records, docs, clock: last ?? undefined, history, prune, contexts });
     this.last = last;
     records.forEach((r, i) => this.tree.set(r.key, hashes[i]));
     this.counters[origin] += records.length;

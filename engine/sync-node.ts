@@ -9,7 +9,7 @@ import { EngineError, ProtocolError, ValidationError } from './core/errors.ts';
 import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS } from './net/invite.ts';
 import { logger } from './log.ts';
 import { FANOUT } from './core/merkle.ts';
-import { Notes, notesIndexer } from './notes.ts';
+import { Notes, notesReplicaOptions } from './notes.ts';
 import { createP2P, type FrameStream, type P2PNode, type RumorVerdict } from './net/p2p.ts';
 import { encodeFault, STATUS_BYTES } from './core/protocol.ts';
 import { fateOf } from './core/record.ts';
@@ -164,7 +164,7 @@ export class SyncNode {
     let store: SqliteStore | undefined;
     try {
       // The store before the vault, so a damaged store the host will not replace changes nothing.
-      const opened = await openReplica(opts.dataDir, { indexer: notesIndexer, now: opts.now, onDamagedStore: opts.onDamagedStore });
+      const opened = await openReplica(opts.dataDir, { ...notesReplicaOptions(), now: opts.now, onDamagedStore: opts.onDamagedStore });
       store = opened.store;
       const vault = await openVault(opts.dataDir, invite ? { join: invite, replace: true } : {});
       const settings = DeviceSettingsFile.open(opts.dataDir);

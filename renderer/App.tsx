@@ -468,6 +468,7 @@ export function App({ api }: { api: NotesApi }) {
                 setUi({ view: 'conflicts' });
               }}
               onError={notify}
+              self={sync?.replicaId ?? null}
             />
           ) : (
             <section className="note-editor empty" aria-label="Note">

@@ -1,12 +1,16 @@
 // Autosave for the open note: every edit is written to the draft store at once and sent to the
 // host ~300 ms after the last keystroke. Saves of one note run one at a time; a save sends only
 // the fields that differ from what the host last acknowledged (the host writes only what
-// changed, so an untouched title never becomes a conflict). The draft is deleted only when the
-// host acknowledged exactly the revision it holds.
+// changed, so an untouched title never becomes a conflict). Every save carries `base`, the
+// host's `rev` of the text it was typed on, so an edit made on another device meanwhile is kept.
+// A remote change that arrives while something typed is unsaved is merged into the editor
+// (renderer/merge.ts); if the two overlap, the typing stays and the host keeps both versions
+// (a conflict). The draft is deleted only when the host acknowledged exactly the revision it holds.
 
 import type { Note, NotesApi } from '../app/api.ts';
 import { draftSaved, writeDraft } from './drafts.ts';
-import { errorMessage } from './format.ts';
+import { errorCode, errorMessage } from './format.ts';
+import { mergeEdits } from './merge.ts';
 
 export type SaveStatus = 'saved' | 'pending' | 'saving' | 'error';
 
@@ -32,6 +36,8 @@ export interface AutosaverOptions {
   readonly onState: (state: SaveState) => void;
   /** The host's answer to a save: the note as stored (conflicts included). */
   readonly onSaved: (note: Note) => void;
+  /** The editor's text changed because the host's answer carried a merged remote change. */
+  readonly onMerged?: (fields: Fields) => void;
 }
 
 const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
@@ -42,7 +48,12 @@ export class Autosaver {
   private readonly delayMs: number;
   private readonly opts: AutosaverOptions;
   private current: Fields;
+  /** The host's text the editor's text was typed on (the merge base for remote changes). */
   private acked: Fields;
+  /** The host's rev of `acked`: the `base` of the next save. */
+  private hostRev: string;
+  /** A remote change arrived while a save was on its way: reload once that save is answered. */
+  private remoteWhileSaving = false;
   private base: number;
   private rev: number;
   private ackedRev: number;
@@ -61,6 +72,7 @@ export class Autosaver {
     this.delayMs = opts.delayMs ?? 300;
     this.current = { title: note.title, body: note.body };
     this.acked = this.current;
+    this.hostRev = note.rev;
     this.base = note.updated;
     this.rev = startRev;
     this.ackedRev = startRev;
@@ -96,15 +108,58 @@ export class Autosaver {
   }
 
   /**
-   * A newer version of the note arrived (another device, another window). Taken only when
-   * nothing typed here is unsaved; returns whether the editor should show it.
+   * A newer version of the note arrived (another device, another window). With nothing typed
+   * unsaved it replaces the editor's text; otherwise it is merged into the typing (3-way, base =
+   * what the host last acknowledged). Returns whether the editor's text changed.
    */
   applyRemote(note: Note): boolean {
-    if (this.dirty() || this.disposed) return false;
-    this.current = { title: note.title, body: note.body };
-    this.acked = this.current;
-    this.base = note.updated;
-    return true;
+    if (this.disposed) return false;
+    if (this.saving) {
+      // The save's answer is newer than what we hold; the caller asks again after it.
+      this.remoteWhileSaving = true;
+      return false;
+    }
+    if (!this.dirty()) {
+      const changed = note.title !== this.current.title || note.body !== this.current.body;
+      this.current = { title: note.title, body: note.body };
+      this.acked = this.current;
+      this.hostRev = note.rev;
+      this.base = note.updated;
+      return changed;
+    }
+    return this.absorb(note, this.acked).changed;
+  }
+
+  /** Whether a remote change arrived during a save and the note should be read again. */
+  takeRemoteWhileSaving(): boolean {
+    const r = this.remoteWhileSaving;
+    this.remoteWhileSaving = false;
+    return r;
+  }
+
+  /**
+   * Merges the host's `note` (derived from `from`) into the editor's text. Fields whose merge
+   * overlaps keep the typing, and then the base stays where it was, so the next save makes the
+   * host keep both versions (a conflict) instead of replacing the remote one.
+   */
+  private absorb(note: Note, from: Fields, force = false): { changed: boolean; overlap: boolean } {
+    const next: { title: string; body: string } = { ...this.current };
+    let overlap = false;
+    for (const f of ['title', 'body'] as const) {
+      // A conflicted field is resolved by the user in the conflicts view, not merged here.
+      if (note.conflicts[f] || note[f] === from[f]) continue;
+      const merged = mergeEdits(this.current[f], from[f], note[f]);
+      if (merged === null) overlap = true;
+      else next[f] = merged;
+    }
+    if (!overlap || force) {
+      this.acked = { title: note.title, body: note.body };
+      this.hostRev = note.rev;
+      this.base = note.updated;
+    }
+    const changed = next.title !== this.current.title || next.body !== this.current.body;
+    if (changed) this.edit(next);
+    return { changed, overlap };
   }
 
   /** Flushes what is pending, then stops; the draft stays in IndexedDB until that save is acknowledged. */
@@ -131,13 +186,13 @@ export class Autosaver {
     const rev = this.rev;
     if (rev === this.ackedRev) return;
     const sent = this.current;
-    const changes: { title?: string; body?: string } = {};
+    const changes: { title?: string; body?: string; base?: string } = {};
     if (sent.title !== this.acked.title) changes.title = sent.title;
     if (sent.body !== this.acked.body) changes.body = sent.body;
     this.saving = true;
     this.setState({ status: 'saving', error: null });
     try {
-      const note = Object.keys(changes).length > 0 ? await this.api.saveNote(this.id, changes) : null;
+      const note = Object.keys(changes).length > 0 ? await this.api.saveNote(this.id, { ...changes, base: this.hostRev }) : null;
       this.acked = sent;
       this.ackedRev = rev;
       this.markDurable(rev);
@@ -145,10 +200,29 @@ export class Autosaver {
       this.failures = 0;
       await draftSaved(this.id, rev);
       this.saving = false;
-      if (note) this.opts.onSaved(note);
+      if (note) {
+        // The host may hold more than what was sent (a change from elsewhere it merged in):
+        // merged into the typing, or (overlapping) kept by the host as a conflict.
+        if (note.title === sent.title && note.body === sent.body) this.hostRev = note.rev;
+        else if (this.absorb(note, sent).changed) this.opts.onMerged?.(this.current);
+        this.opts.onSaved(note);
+      }
       this.setState(this.rev === rev ? { status: 'saved', error: null, savedAt: Date.now() } : { status: 'pending', error: null, savedAt: Date.now() });
     } catch (e) {
       this.saving = false;
+      if (errorCode(e) === 'E_STALE_BASE' && !this.disposed) {
+        // This device wrote the note meanwhile (another window, a merge) and the edits overlap:
+        // take its text as the new base, merging what does not overlap; where it does, the
+        // typing wins (the replaced text stays in the note's History).
+        try {
+          const fresh = await this.api.getNote(this.id);
+          if (this.absorb(fresh, this.acked, true).changed) this.opts.onMerged?.(this.current);
+          this.schedule(0);
+          return;
+        } catch {
+          // Fall through to the usual retry.
+        }
+      }
       const wait = RETRY_MS[Math.min(this.failures, RETRY_MS.length - 1)];
       this.failures += 1;
       this.setState({ status: 'error', error: errorMessage(e) });

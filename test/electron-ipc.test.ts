@@ -127,6 +127,7 @@ describe('sender check', () => {
     trashNote: ['0123456789abcdef'], restoreNote: ['0123456789abcdef'], search: ['x'], conflicts: [],
     resolve: ['0123456789abcdef', 'title', 'x'], invite: [], join: ['AAAAA'], addPeer: ['/ip4/127.0.0.1/tcp/1'], syncState: [], syncNow: [], renameDevice: ['laptop'], forgetDevice: ['12D3KooWabc'],
     pairingState: [], startPairing: ['invite'], requestPairing: ['12D3KooWabc'], answerPairing: ['12D3KooWabc', false], stopPairing: [],
+    history: ['0123456789abcdef'],
   };
   const otherWindow = contents();
   const foreign: [string, () => SenderEvent][] = [
@@ -205,6 +206,10 @@ describe('payload validation', () => {
     ['saveNote', [id, { body: null }], 'E_INVALID_VALUE', /body must be a string/],
     ['saveNote', [7, { body: 'x' }], 'E_INVALID_VALUE', /note id/],
     ['saveNote', [id, { title: big }], 'E_VALUE_TOO_LARGE'],
+    ['saveNote', [id, { body: 'x', base: 5 }], 'E_INVALID_BASE', /rev string/],
+    ['saveNote', [id, { body: 'x', base: 'x'.repeat(5000) }], 'E_INVALID_BASE'],
+    ['history', [], 'E_INVALID_VALUE', /takes 1 argument/],
+    ['history', [5], 'E_INVALID_VALUE', /note id/],
     ['trashNote', [], 'E_INVALID_VALUE'],
     ['trashNote', [{ id }], 'E_INVALID_VALUE', /note id must be a string/],
     ['restoreNote', [null], 'E_INVALID_VALUE'],

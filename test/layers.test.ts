@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CORE = join(ROOT, 'engine', 'core');
 // Hashing is computation, not I/O; everything else of Node's is off limits for core.
-const CORE_ALLOWED_BUILTINS = new Set(['node:crypto']);
+// node-diff3 is pure computation too (line diff and 3-way merge, no I/O): text-merge.ts uses it.
+const CORE_ALLOWED_BUILTINS = new Set(['node:crypto', 'node-diff3']);
 const CORE_FORBIDDEN_GLOBALS = /\b(setTimeout|setInterval|setImmediate|queueMicrotask|Date\.now|performance\.now|Math\.random|process\.|fetch\()/;
 
 function tsFiles(dir: string): string[] {

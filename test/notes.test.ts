@@ -197,7 +197,7 @@ describe('replica', () => {
     syncPair(a, b);
     b.apply(a.write([{ key: 'g', value: '1' }]).map((r) => r), 'gossip');
     b.apply([{ key: 'g', state: a.get('g')! }], 'gossip'); // a duplicate changes nothing
-    assert.deepEqual(b.counters, { local: 0, gossip: 2, 'anti-entropy': 2, import: 0 });
+    assert.deepEqual(b.counters, { local: 0, gossip: 2, 'anti-entropy': 2, import: 0, merge: 0 });
     assert.deepEqual(heard, ['gossip:1', 'anti-entropy:2', 'gossip:1']);
   });
 });

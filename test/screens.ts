@@ -1,4 +1,4 @@
-// Makes the README's screenshots, docs/notes-view.png and docs/debug-panel.png (1280x800), from
+// Makes the README's screenshots, docs/notes-view.png, docs/history-view.png and docs/debug-panel.png (1280x800), from
 // the real UI in Chromium against two headless peers on 127.0.0.1. Not a test; run it after
 // changing the UI:
 //
@@ -87,6 +87,17 @@ try {
   await item.locator('[data-testid=note-badge][data-badge=synced]').waitFor();
   await pb.page.screenshot({ path: `${OUT}/notes-view.png` });
 
+  // History view on A: the note typed there, edited twice since (saves with base), an earlier
+  // version selected with its diff against the current text.
+  const g = await a.api.getNote(groceries.id);
+  const g2 = await a.api.saveNote(g.id, { body: g.body.replace('- coffee beans', '- coffee beans (decaf)'), base: g.rev });
+  await a.api.saveNote(g.id, { body: g2.body.replace('- apples', '- apples and pears'), base: g2.rev });
+  await until('A shows the latest edit', async () => (await pa.page.getByTestId('editor-content').innerText()).includes('pears'));
+  await pa.page.getByTestId('history-button').click();
+  await pa.page.getByTestId('history-entry').nth(1).click();
+  await pa.page.getByTestId('history-diff').waitFor();
+  await pa.page.screenshot({ path: `${OUT}/history-view.png` });
+
   // Debug panel on B: the session that brought A's notes, picked in the log so the heatmap shows
   // its differing subtrees, after a "Sync now" that found both replicas equal. Framed from the
   // Merkle tree down: roots, heatmap, the session plot and log.
@@ -99,7 +110,7 @@ try {
   await dbg.getByTestId('debug-merkle').evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await dbg.screenshot({ path: `${OUT}/debug-panel.png` });
   const shown = (await repair.count()) ? (await repair.locator('td').allInnerTexts()).join(' | ') : 'no merkle session';
-  process.stdout.write(`wrote ${OUT}/notes-view.png and ${OUT}/debug-panel.png (heatmap of: ${shown})\n`);
+  process.stdout.write(`wrote ${OUT}/notes-view.png, ${OUT}/history-view.png and ${OUT}/debug-panel.png (heatmap of: ${shown})\n`);
 } finally {
   await launched.catch(() => {});
   await Promise.all(pages.map((p) => p.context.close().catch(() => {})));

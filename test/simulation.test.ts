@@ -19,6 +19,7 @@ import { syncPair, type PairOptions } from '../engine/sync-pair.ts';
 import type { Mode } from '../engine/core/protocol.ts';
 import { dotOf, unsupersededWrites, type WriteDot } from './histories.ts';
 import { Prng } from './prng.ts';
+import { newTextSimStats, simulateText } from './text-sim.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const MODES: readonly Mode[] = ['auto', 'auto', 'merkle', 'recent', 'whole'];
@@ -33,7 +34,7 @@ const MAX_ROUND_TRIPS = 12;
 
 const seedCount = Number(process.env.SIM_SEEDS ?? 60);
 const firstSeed = Number(process.env.SIM_FIRST_SEED ?? 1);
-const regressions = JSON.parse(readFileSync(new URL('./simulation-regressions.json', import.meta.url), 'utf8')) as { seeds: number[] };
+const regressions = JSON.parse(readFileSync(new URL('./simulation-regressions.json', import.meta.url), 'utf8')) as { seeds: number[]; textSeeds?: number[] };
 
 interface Stats {
   sessions: number;
@@ -307,4 +308,27 @@ test('simulation: the same seed replays the same history', () => {
   runSeeds([firstSeed], a);
   runSeeds([firstSeed], b);
   assert.deepEqual({ ...a, used: [...a.used] }, { ...b, used: [...b.used] });
+});
+
+test('text simulation: base-aware saves, merges and conflicts lose no line and keep every superseded version', (t) => {
+  const stats = newTextSimStats();
+  const failures: { seed: number; error: unknown }[] = [];
+  const seeds = Array.from({ length: Math.min(seedCount, 40) }, (_, i) => firstSeed + i);
+  for (const seed of [...seeds, ...(regressions.textSeeds ?? [])]) {
+    try {
+      simulateText(seed, stats);
+    } catch (error) {
+      failures.push({ seed, error });
+    }
+  }
+  if (failures.length > 0) {
+    for (const f of failures) console.error(`text simulation seed ${f.seed} failed:`, f.error);
+    assert.fail(`${failures.length} text simulation seed(s) failed: ${JSON.stringify(failures.map((f) => f.seed))}. Append them to "textSeeds" in test/simulation-regressions.json. First: ${String((failures[0].error as Error)?.message)}`);
+  }
+  t.diagnostic(`seeds ${seeds[0]}..${seeds.at(-1)}: saves ${stats.saves}, stale refused ${stats.staleRefused}, merges ${stats.merges}, resolves ${stats.resolves}, superseded writes found in history ${stats.historyChecked}, notes left conflicted ${stats.conflictsLeft}`);
+  if (seeds.length >= 20) {
+    assert.ok(stats.merges > 0, 'no automatic merge happened');
+    assert.ok(stats.resolves > 0, 'no conflict was resolved');
+    assert.ok(stats.historyChecked > 0, 'no superseded write was checked in history');
+  }
 });

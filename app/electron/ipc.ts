@@ -16,6 +16,7 @@ import type { NotesApi, TextField } from '../api.ts';
 import { only, type JsonObject } from '../http-body.ts';
 import { toErrorResponse } from '../http-errors.ts';
 import { MAX_VALUE_BYTES } from '../../engine/core/limits.ts';
+import { MAX_REV_CHARS } from '../../engine/core/rev.ts';
 import { logger } from '../../engine/log.ts';
 import { channelOf, EVENT_CHANNEL, OPERATIONS, type IpcResult, type Operation } from './channels.ts';
 
@@ -113,12 +114,16 @@ function noteId(v: unknown): string {
  * {title?, body?} with only the keys the caller sent (an absent field stays unchanged), unknown
  * keys refused: the same shape and codes as the HTTP API's note bodies (http-body.ts only()).
  */
-function noteFields(v: unknown, what: string): { title?: string; body?: string } {
-  if (!isPlainObject(v)) throw invalid(`${what} must be an object {title?, body?}`);
-  const body = only(v, ['title', 'body']);
-  const out: { title?: string; body?: string } = {};
+function noteFields(v: unknown, what: string, keys: readonly string[] = ['title', 'body']): { title?: string; body?: string; base?: string } {
+  if (!isPlainObject(v)) throw invalid(`${what} must be an object {${keys.map((k) => `${k}?`).join(', ')}}`);
+  const body = only(v, keys);
+  const out: { title?: string; body?: string; base?: string } = {};
   if (body.title !== undefined) out.title = str(body.title, 'title', MAX_VALUE_BYTES);
   if (body.body !== undefined) out.body = str(body.body, 'body', MAX_VALUE_BYTES);
+  if (body.base !== undefined) {
+    if (typeof body.base !== 'string' || body.base.length > MAX_REV_CHARS) throw new IpcError('E_INVALID_BASE', 'base must be the rev string of the note you edited');
+    out.base = body.base;
+  }
   return out;
 }
 
@@ -179,7 +184,7 @@ export const HANDLERS: { readonly [op in Operation]: Handler } = {
   saveNote: (api, args) => {
     const [id, fields] = arity('saveNote', args, 2, 2);
     const checkedId = noteId(id);
-    return api.saveNote(checkedId, noteFields(fields, 'saveNote fields'));
+    return api.saveNote(checkedId, noteFields(fields, 'saveNote fields', ['title', 'body', 'base']));
   },
   trashNote: oneId('trashNote', (api, id) => api.trashNote(id)),
   restoreNote: oneId('restoreNote', (api, id) => api.restoreNote(id)),
@@ -217,6 +222,7 @@ export const HANDLERS: { readonly [op in Operation]: Handler } = {
     return api.answerPairing(checked, accept);
   },
   stopPairing: noArgs('stopPairing', (api) => api.stopPairing()),
+  history: oneId('history', (api, id) => api.history(id)),
 };
 
 // ---- dispatch -------------------------------------------------------------------------------

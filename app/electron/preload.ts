@@ -52,6 +52,7 @@ const notesApi: NotesApi = {
   requestPairing: (peerId) => call('requestPairing', peerId),
   answerPairing: (peerId, accept) => call('answerPairing', peerId, accept),
   stopPairing: () => call('stopPairing'),
+  history: (id) => call('history', id),
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError('subscribe needs a listener function');
     // A listener passed twice gets its own entry, so each unsubscribe removes only its own.

@@ -17,8 +17,34 @@ export interface Note {
   readonly created: number;
   readonly updated: number;
   readonly trashed: boolean;
-  /** Fields with concurrent versions; versions are winner first (the one shown). */
+  /** Fields with concurrent versions of different text; versions are winner first (the one shown). */
   readonly conflicts: Partial<Record<TextField, ConflictVersion[]>>;
+  /**
+   * Opaque: names the versions of title and body this note was read at. Send it back as `base`
+   * when saving, so an edit made elsewhere meanwhile is kept (merged or a conflict), never lost.
+   */
+  readonly rev: string;
+  /**
+   * For a conflicted field whose common ancestor is known here: all versions merged, with only
+   * the overlapping regions marked (<<<<<<< ... ======= ... >>>>>>>), to edit and resolve.
+   */
+  readonly merged?: Partial<Record<TextField, string>>;
+}
+
+/** A superseded version of a text field, as GET /api/notes/:id/history lists it. */
+export interface HistoryVersion {
+  readonly field: TextField;
+  readonly text: string;
+  /** The device that wrote this version. */
+  readonly device: string;
+  /** When it was written (the writer's wall clock, ms). */
+  readonly time: number;
+  /** When this device saw it superseded (ms). */
+  readonly supersededAt: number;
+  /** The writes that superseded it, as "device.counter". */
+  readonly supersededBy: readonly string[];
+  /** This version's own id, "device.counter". */
+  readonly version: string;
 }
 
 export interface SearchHit {

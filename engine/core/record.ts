@@ -149,3 +149,47 @@ export function fateOf(state: KeyState | undefined, device: string, counter: num
   if (state.versions.some((v) => v.device === device && v.counter === counter)) return 'kept';
   return (state.context[device] ?? 0) >= counter ? 'superseded' : 'unseen';
 }
+
+/** A version's identity: the writing device and its per-key write counter. */
+export interface Dot {
+  readonly device: string;
+  readonly counter: number;
+}
+
+export function dotOf(v: Version): Dot {
+  return { device: v.device, counter: v.counter };
+}
+
+export function sameDots(a: Dot, b: Dot): boolean {
+  return a.device === b.device && a.counter === b.counter;
+}
+
+/** Canonical order of dots: by device, then counter. Every device sorts the same way. */
+export function compareDots(a: Dot, b: Dot): number {
+  return a.device < b.device ? -1 : a.device > b.device ? 1 : a.counter - b.counter;
+}
+
+/** Whether the state has seen the write `dot` (it is a current version or was superseded). */
+export function knows(state: KeyState | undefined, dot: Dot): boolean {
+  return (state?.context[dot.device] ?? 0) >= dot.counter;
+}
+
+/**
+ * A write made from what its writer saw: it supersedes the current versions named in
+ * `supersede` (and everything they superseded) and keeps every other current version, by
+ * stopping the context just short of their dots. This device's own current versions cannot be
+ * kept that way (its new counter covers its earlier ones), so each of them must be in
+ * `supersede`: the caller merges their text into the new value first (engine/notes.ts).
+ */
+export function baseDelta(current: KeyState | undefined, stamp: Stamp, value: Value, supersede: readonly Dot[]): KeyState {
+  const delta = writeDelta(current, stamp, value);
+  if (current === undefined) return delta;
+  const context: Record<string, number> = { ...delta.context };
+  for (const v of current.versions) {
+    if (supersede.some((d) => sameDots(d, v))) continue;
+    if (v.device === stamp.device) throw new Error(`baseDelta: own version ${v.device}:${v.counter} must be superseded`);
+    context[v.device] = Math.min(context[v.device] ?? 0, v.counter - 1);
+    if (context[v.device] === 0) delete context[v.device];
+  }
+  return { context: sortContext(context), versions: delta.versions };
+}

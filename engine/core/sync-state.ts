@@ -6,7 +6,8 @@ import type { PairingState } from './pairing-types.ts';
 export type { NearbyDevice, OutgoingPairing, PairingMode, PairingRequest, PairingState } from './pairing-types.ts';
 export type { DoctorCode, DoctorReason } from './doctor.ts';
 
-export type SyncPath = 'local' | 'gossip' | 'anti-entropy' | 'import';
+/** `merge`: writes this device made to join concurrent versions of a text field (automatic 3-way merge). */
+export type SyncPath = 'local' | 'gossip' | 'anti-entropy' | 'import' | 'merge';
 
 export interface SessionSummary {
   readonly peer: string;

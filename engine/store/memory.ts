@@ -9,8 +9,8 @@ import { compareStamps, type Stamp } from '../core/clock.ts';
 import { decodeRecord, encodeRecord, HASH_BYTES, isDeviceId, leafHash, validateKey, validateValue } from '../core/codec.ts';
 import { StoreError, ValidationError } from '../core/errors.ts';
 import { MAX_CONTEXT_DEVICES, MAX_RECORD_BYTES, MAX_VERSIONS } from '../core/limits.ts';
-import { stampOf, type KeyState, type Version } from '../core/record.ts';
-import type { Change, CommitBatch, DocEntry, DocQuery, SearchHit, Storage } from './store.ts';
+import { compareDots, stampOf, type KeyState, type Version } from '../core/record.ts';
+import type { Change, CommitBatch, DocEntry, DocQuery, HistoryEntry, HistoryPrune, SearchHit, Storage, VersionContext } from './store.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Shared validation
@@ -27,6 +27,9 @@ export interface PreparedBatch {
   readonly docs: readonly DocEntry[];
   readonly clock: Stamp | undefined;
   readonly cursors: readonly { readonly replica: string; readonly seq: number }[];
+  readonly history: readonly HistoryEntry[];
+  readonly prune: readonly HistoryPrune[];
+  readonly contexts: readonly VersionContext[];
 }
 
 const MAX_TICK = 0xffff_ffff;
@@ -150,7 +153,73 @@ export function validateBatch(batch: CommitBatch): PreparedBatch {
     if (c === null || typeof c !== 'object' || !isCount(c.seq)) throw invalid('a cursor needs a non-negative integer seq');
     return { replica: validateReplicaId(c.replica), seq: c.seq };
   });
-  return { puts, docs, clock, cursors };
+  if (batch.history !== undefined && !Array.isArray(batch.history)) throw invalid('batch history must be an array');
+  if (batch.prune !== undefined && !Array.isArray(batch.prune)) throw invalid('batch prune must be an array');
+  const history = (batch.history ?? []).map(prepareHistory);
+  const prune = (batch.prune ?? []).map((p) => {
+    if (p === null || typeof p !== 'object' || !isCount(p.keep) || !isCount(p.before)) throw invalid('a prune needs a key, keep and before');
+    if (!Array.isArray(p.current)) throw invalid('a prune needs the current dots');
+    return { key: validateKey(p.key), keep: p.keep, before: p.before, current: p.current.map((d: { device: string; counter: number }) => prepareDot(d, p.key)) };
+  });
+  if (batch.contexts !== undefined && !Array.isArray(batch.contexts)) throw invalid('batch contexts must be an array');
+  const contexts = (batch.contexts ?? []).map((c) => {
+    if (c === null || typeof c !== 'object' || c.context === null || typeof c.context !== 'object') throw invalid('a version context needs a context');
+    const key = validateKey(c.key);
+    const dot = prepareDot(c, key);
+    const context: Record<string, number> = {};
+    for (const [d, n] of Object.entries(c.context)) {
+      if (!isDeviceId(d) || !isCount(n) || n < 1) throw invalid(`version context of ${key}: bad entry`);
+      context[d] = n;
+    }
+    return Object.freeze({ key, device: dot.device, counter: dot.counter, context: Object.freeze(context) });
+  });
+  return { puts, docs, clock, cursors, history, prune, contexts };
+}
+
+function prepareDot(d: { device: string; counter: number }, key: string): { device: string; counter: number } {
+  if (d === null || typeof d !== 'object' || !isDeviceId(d.device) || !isCount(d.counter) || d.counter < 1) throw invalid(`${key}: bad dot`);
+  return Object.freeze({ device: d.device, counter: d.counter });
+}
+
+export function encodeContext(c: Readonly<Record<string, number>>): string {
+  return Object.keys(c).sort().map((d) => `${d}.${c[d]}`).join(',');
+}
+
+export function decodeContext(s: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of decodeDots(s)) out[d.device] = d.counter;
+  return out;
+}
+
+function prepareHistory(h: HistoryEntry): HistoryEntry {
+  if (h === null || typeof h !== 'object' || !Array.isArray(h.supersededBy)) throw invalid('a history entry needs supersededBy');
+  const key = validateKey(h.key);
+  if (!isDeviceId(h.device) || !isCount(h.counter) || h.counter < 1 || !isCount(h.wall) || !isCount(h.tick, MAX_TICK) || !isCount(h.at)) {
+    throw invalid(`history entry of ${key}: bad dot or stamp`);
+  }
+  validateValue(h.value);
+  const supersededBy = h.supersededBy.map((d) => {
+    if (d === null || typeof d !== 'object' || !isDeviceId(d.device) || !isCount(d.counter) || d.counter < 1) throw invalid(`history entry of ${key}: bad supersededBy`);
+    return Object.freeze({ device: d.device, counter: d.counter });
+  }).sort(compareDots);
+  return Object.freeze({ key, device: h.device, counter: h.counter, wall: h.wall, tick: h.tick, value: h.value, supersededBy: Object.freeze(supersededBy), at: h.at });
+}
+
+/** Newest first: by `at`, then by dot (descending), the order both stores return. */
+export function newestHistoryFirst(a: HistoryEntry, b: HistoryEntry): number {
+  return b.at - a.at || compareDots(b, a);
+}
+
+export function encodeDots(dots: readonly { device: string; counter: number }[]): string {
+  return dots.map((d) => `${d.device}.${d.counter}`).join(',');
+}
+
+export function decodeDots(s: string): { device: string; counter: number }[] {
+  if (s === '') return [];
+  return s.split(',').map((item) => {
+    const [device, counter] = item.split('.');
+    return { device, counter: Number(counter) };
+  });
 }
 
 /** Non-negative integer from an optional caller argument; anything else is a caller bug. */
@@ -220,6 +289,8 @@ export class MemoryStore implements Storage {
   private lastClock: Stamp | null = null;
   private readonly cursors = new Map<string, number>();
   private readonly docs = new Map<string, DocEntry>();
+  private readonly kept = new Map<string, HistoryEntry[]>();
+  private readonly versionContexts = new Map<string, Map<string, VersionContext>>();
   private closed = false;
 
   constructor(replicaId?: string) {
@@ -250,6 +321,26 @@ export class MemoryStore implements Storage {
     for (const doc of b.docs) this.docs.set(doc.id, doc);
     if (b.clock !== undefined) this.lastClock = b.clock;
     for (const c of b.cursors) this.cursors.set(c.replica, c.seq);
+    for (const h of b.history) {
+      const list = this.kept.get(h.key) ?? [];
+      if (!list.some((e) => e.device === h.device && e.counter === h.counter)) list.push(h);
+      this.kept.set(h.key, list);
+    }
+    for (const c of b.contexts) {
+      const m = this.versionContexts.get(c.key) ?? new Map<string, VersionContext>();
+      m.set(`${c.device}.${c.counter}`, c);
+      this.versionContexts.set(c.key, m);
+    }
+    for (const p of b.prune) {
+      const list = (this.kept.get(p.key) ?? []).sort(newestHistoryFirst).slice(0, p.keep).filter((e) => e.at >= p.before);
+      if (list.length > 0) this.kept.set(p.key, list);
+      else this.kept.delete(p.key);
+      const m = this.versionContexts.get(p.key);
+      if (m === undefined) continue;
+      const live = new Set([...list, ...p.current].map((d) => `${d.device}.${d.counter}`));
+      for (const k of [...m.keys()]) if (!live.has(k)) m.delete(k);
+      if (m.size === 0) this.versionContexts.delete(p.key);
+    }
     if (this.logSeq.length > 1024 && this.logSeq.length > 2 * this.records.size) this.compact();
     return b.puts.map((p) => p.hash);
   }
@@ -343,6 +434,16 @@ export class MemoryStore implements Storage {
     // Not bm25, but the same intent: a word in the title says more than one in the body.
     hits.sort((a, b) => Number(b.inTitle) - Number(a.inTitle) || newestFirst(a.doc, b.doc));
     return hits.slice(0, max).map((h) => ({ id: h.doc.id, title: h.doc.title, snippet: snippet(h.doc.body, h.at) }));
+  }
+
+  history(key: string): HistoryEntry[] {
+    this.open();
+    return [...(this.kept.get(key) ?? [])].sort(newestHistoryFirst);
+  }
+
+  contexts(key: string): VersionContext[] {
+    this.open();
+    return [...(this.versionContexts.get(key)?.values() ?? [])];
   }
 
   close(): void {

@@ -9,6 +9,36 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [];
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    // Issue 8: superseded versions of text fields, for the History view and as the common
+    // ancestors automatic merges need. superseded_by: "device.counter[,device.counter...]".
+    what: 'version history (superseded versions of note fields)',
+    sql: `
+CREATE TABLE history (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  device TEXT NOT NULL,
+  counter INTEGER NOT NULL,
+  wall INTEGER NOT NULL,
+  tick INTEGER NOT NULL,
+  value TEXT,
+  superseded_by TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  UNIQUE (key, device, counter)
+);
+CREATE INDEX history_by_age ON history (key, at);
+-- The exact causal context of a version where it is known (engine/core/history.ts), as
+-- "device.counter,...": what lets merges find the common ancestor.
+CREATE TABLE version_contexts (
+  key TEXT NOT NULL,
+  device TEXT NOT NULL,
+  counter INTEGER NOT NULL,
+  context TEXT NOT NULL,
+  PRIMARY KEY (key, device, counter)
+) WITHOUT ROWID;
+`,
+  },
+];
 
 export const SCHEMA_VERSION = 1 + MIGRATIONS.length;

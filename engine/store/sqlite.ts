@@ -11,9 +11,9 @@ import type { Stamp } from '../core/clock.ts';
 import { decodeRecord } from '../core/codec.ts';
 import { StoreError } from '../core/errors.ts';
 import type { KeyState } from '../core/record.ts';
-import { closedError, countArg, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
+import { closedError, countArg, decodeContext, decodeDots, encodeContext, encodeDots, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
-import type { Change, CommitBatch, DocEntry, DocQuery, SearchHit, Storage } from './store.ts';
+import type { Change, CommitBatch, DocEntry, DocQuery, HistoryEntry, SearchHit, Storage, VersionContext } from './store.ts';
 
 /** "NOTE": distinguishes our files from every other SQLite database. */
 export const APPLICATION_ID = 0x4e4f5445;
@@ -241,6 +241,18 @@ function prepareStatements(db: DatabaseSync) {
       FROM docs_fts JOIN docs d ON d.n = docs_fts.rowid
       WHERE docs_fts MATCH ? AND d.trashed = 0
       ORDER BY bm25(docs_fts, 5.0, 1.0) LIMIT ?`),
+    addHistory: db.prepare(`INSERT INTO history (key, device, counter, wall, tick, value, superseded_by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (key, device, counter) DO NOTHING`),
+    history: db.prepare('SELECT key, device, counter, wall, tick, value, superseded_by, at FROM history WHERE key = ? ORDER BY at DESC, device DESC, counter DESC'),
+    pruneHistory: db.prepare(`DELETE FROM history WHERE key = ? AND (at < ? OR id NOT IN
+      (SELECT id FROM history WHERE key = ? ORDER BY at DESC, device DESC, counter DESC LIMIT ?))`),
+    addContext: db.prepare(`INSERT INTO version_contexts (key, device, counter, context) VALUES (?, ?, ?, ?)
+      ON CONFLICT (key, device, counter) DO UPDATE SET context = excluded.context`),
+    contexts: db.prepare('SELECT key, device, counter, context FROM version_contexts WHERE key = ?'),
+    // Contexts of versions that are neither current (the JSON list) nor kept in history.
+    pruneContexts: db.prepare(`DELETE FROM version_contexts WHERE key = ?
+      AND NOT EXISTS (SELECT 1 FROM history h WHERE h.key = version_contexts.key AND h.device = version_contexts.device AND h.counter = version_contexts.counter)
+      AND device || '.' || counter NOT IN (SELECT value FROM json_each(?))`),
   };
 }
 
@@ -311,6 +323,12 @@ export class SqliteStore implements Storage {
       for (const d of b.docs) sql.upsertDoc.run(d.id, d.title, d.body, d.updated, d.created, d.trashed ? 1 : 0, d.conflicted ? 1 : 0);
       if (b.clock !== undefined) sql.setClock.run(b.clock.wall, b.clock.counter, b.clock.device);
       for (const c of b.cursors) sql.setCursor.run(c.replica, c.seq);
+      for (const h of b.history) sql.addHistory.run(h.key, h.device, h.counter, h.wall, h.tick, h.value, encodeDots(h.supersededBy), h.at);
+      for (const c of b.contexts) sql.addContext.run(c.key, c.device, c.counter, encodeContext(c.context));
+      for (const p of b.prune) {
+        sql.pruneHistory.run(p.key, p.before, p.key, p.keep);
+        sql.pruneContexts.run(p.key, JSON.stringify(p.current.map((d) => `${d.device}.${d.counter}`)));
+      }
       db.exec('COMMIT');
     } catch (e) {
       // A failed COMMIT may already have ended the transaction.
@@ -387,6 +405,16 @@ export class SqliteStore implements Storage {
       if (/fts5/i.test((e as Error).message)) return [];
       throw e;
     }
+  }
+
+  history(key: string): HistoryEntry[] {
+    const rows = this.open().history.all(key) as unknown as { key: string; device: string; counter: number; wall: number; tick: number; value: string | null; superseded_by: string; at: number }[];
+    return rows.map((r) => ({ key: r.key, device: r.device, counter: r.counter, wall: r.wall, tick: r.tick, value: r.value, supersededBy: decodeDots(r.superseded_by), at: r.at }));
+  }
+
+  contexts(key: string): VersionContext[] {
+    const rows = this.open().contexts.all(key) as unknown as { key: string; device: string; counter: number; context: string }[];
+    return rows.map((r) => ({ key: r.key, device: r.device, counter: r.counter, context: decodeContext(r.context) }));
   }
 
   close(): void {

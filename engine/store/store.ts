@@ -6,6 +6,10 @@ import type { Stamp } from '../core/clock.ts';
 import type { SearchHit } from '../core/note-types.ts';
 import type { Change } from '../core/change-log.ts';
 import type { KeyState } from '../core/record.ts';
+import type { HistoryEntry, VersionContext } from '../core/history.ts';
+import type { Dot } from '../core/record.ts';
+
+export type { HistoryEntry, VersionContext };
 
 export type { SearchHit };
 
@@ -35,6 +39,20 @@ export interface CommitBatch {
   readonly clock?: Stamp;
   /** "I have merged replica R's change log through seq S." */
   readonly cursors?: readonly { readonly replica: string; readonly seq: number }[];
+  /** Superseded versions to keep (a version already kept is not added twice). */
+  readonly history?: readonly HistoryEntry[];
+  /** Exact causal contexts of versions (core/history.ts), kept while the version or its entry is. */
+  readonly contexts?: readonly VersionContext[];
+  /** After adding: keep only the newest `keep` entries of `key`, none with `at` before `before`. */
+  readonly prune?: readonly HistoryPrune[];
+}
+
+export interface HistoryPrune {
+  readonly key: string;
+  readonly keep: number;
+  readonly before: number;
+  /** The key's current versions: their contexts stay. */
+  readonly current: readonly Dot[];
 }
 
 export type { Change } from '../core/change-log.ts';
@@ -76,5 +94,9 @@ export interface Storage {
    * it is treated as words to match (prefix match on each word), never as query syntax.
    */
   search(text: string, limit?: number): SearchHit[];
+  /** The kept superseded versions of `key`, newest first (by `at`, then dot). */
+  history(key: string): HistoryEntry[];
+  /** The kept version contexts of `key`. */
+  contexts(key: string): VersionContext[];
   close(): void;
 }

@@ -69,7 +69,9 @@ export function ConflictsView({ api, version, focusId, sync, onOpenNote }: Props
 
 function FieldConflict({ api, note, field, versions, deviceName }: { api: NotesApi; note: Note; field: TextField; versions: readonly ConflictVersion[]; deviceName: (device: string) => string }) {
   const texts = versions.map((v) => v.value ?? '');
-  const [merged, setMerged] = useState(() => (field === 'title' ? [...new Set(texts)].join(' / ') : [...new Set(texts)].join('\n\n')));
+  // The host's 3-way merge with only the overlapping regions marked, where it knows the common
+  // ancestor; otherwise every version one after the other.
+  const [merged, setMerged] = useState(() => note.merged?.[field] ?? (field === 'title' ? [...new Set(texts)].join(' / ') : [...new Set(texts)].join('\n\n')));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [merging, setMerging] = useState(false);

@@ -268,7 +268,7 @@ function PathsSection({ sync }: { sync: SyncState }) {
   return (
     <section className="card" aria-labelledby="dbg-paths" data-testid="debug-paths">
       <h2 id="dbg-paths">Records by path</h2>
-      <p className="muted small">Records that changed this replica, by how they arrived.</p>
+      <p className="muted small">Records that changed this replica, by how they arrived; <em>merge</em>: written here to join concurrent edits of a note (automatic 3-way merge).</p>
       <dl className="bars">
         {entries.map(([path, n]) => (
           <div key={path} className="bar-row" data-testid={`path-${path}`}>

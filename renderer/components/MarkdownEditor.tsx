@@ -14,6 +14,12 @@ import { forwardRef, useEffect, useImperativeHandle, useRef } from 'react';
 
 export interface MarkdownEditorHandle {
   focus(): void;
+  /**
+   * Shows `value` at once, as one change of only the differing part (the cursor and selection
+   * move with the text around them). For a remote change merged into the typing: applied in the
+   * same task as the merge, so no keystroke can land in between and be overwritten.
+   */
+  setValue(value: string): void;
 }
 
 export interface MarkdownEditorProps {
@@ -76,6 +82,21 @@ function extensions(onChange: { current: (v: string) => void }, label: string, r
   ];
 }
 
+/** Replaces only the part of the document that differs from `value`, so the cursor stays put. */
+function replaceDiff(view: EditorView, value: string): void {
+  const old = view.state.doc.toString();
+  if (old === value) return;
+  let start = 0;
+  while (start < old.length && start < value.length && old[start] === value[start]) start++;
+  let endOld = old.length;
+  let endNew = value.length;
+  while (endOld > start && endNew > start && old[endOld - 1] === value[endNew - 1]) {
+    endOld--;
+    endNew--;
+  }
+  view.dispatch({ changes: { from: start, to: endOld, insert: value.slice(start, endNew) }, annotations: External.of(true) });
+}
+
 export const MarkdownEditor = forwardRef<MarkdownEditorHandle, MarkdownEditorProps>(function MarkdownEditor(props, ref) {
   const hostRef = useRef<HTMLDivElement>(null);
   const viewRef = useRef<EditorView | null>(null);
@@ -88,7 +109,13 @@ export const MarkdownEditor = forwardRef<MarkdownEditorHandle, MarkdownEditorPro
   };
   const keyRef = useRef(props.docKey);
 
-  useImperativeHandle(ref, () => ({ focus: () => viewRef.current?.focus() }), []);
+  useImperativeHandle(ref, () => ({
+    focus: () => viewRef.current?.focus(),
+    setValue: (value: string) => {
+      known.current = value;
+      if (viewRef.current) replaceDiff(viewRef.current, value);
+    },
+  }), []);
 
   useEffect(() => {
     const host = hostRef.current!;
@@ -118,18 +145,7 @@ export const MarkdownEditor = forwardRef<MarkdownEditorHandle, MarkdownEditorPro
     }
     if (props.value === known.current) return;
     known.current = props.value;
-    const old = view.state.doc.toString();
-    if (old === props.value) return;
-    // Replace only the part that differs, so the cursor stays where it was.
-    let start = 0;
-    while (start < old.length && start < props.value.length && old[start] === props.value[start]) start++;
-    let endOld = old.length;
-    let endNew = props.value.length;
-    while (endOld > start && endNew > start && old[endOld - 1] === props.value[endNew - 1]) {
-      endOld--;
-      endNew--;
-    }
-    view.dispatch({ changes: { from: start, to: endOld, insert: props.value.slice(start, endNew) }, annotations: External.of(true) });
+    replaceDiff(view, props.value);
   }, [props.docKey, props.value, props.label, props.readOnly]);
 
   return <div ref={hostRef} className="md-editor" data-testid="editor" />;

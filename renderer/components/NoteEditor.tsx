@@ -6,6 +6,7 @@ import type { Note, NotesApi, TextField } from '../../app/api.ts';
 import { Autosaver, type Fields, type SaveState } from '../autosave.ts';
 import { discardDraft, readDraft } from '../drafts.ts';
 import { clockTime, dateTime, errorMessage, timeAgo } from '../format.ts';
+import { HistoryView } from './HistoryView.tsx';
 import { MarkdownEditor, type MarkdownEditorHandle } from './MarkdownEditor.tsx';
 
 export interface NoteChange {
@@ -29,6 +30,8 @@ interface Props {
   readonly onTrashed: (id: string) => void;
   readonly onOpenConflicts: (id: string) => void;
   readonly onError: (message: string) => void;
+  /** This device's id (names its own versions in the history). */
+  readonly self?: string | null;
 }
 
 interface Restored {
@@ -39,16 +42,22 @@ interface Restored {
 
 const SAVED: SaveState = { status: 'saved', error: null, savedAt: null, durable: true };
 
-export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEditor({ api, id, initial, change, onTrashed, onOpenConflicts, onError }, ref) {
+export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEditor({ api, id, initial, change, onTrashed, onOpenConflicts, onError, self = null }, ref) {
   const [note, setNote] = useState<Note | null>(null);
   const [fields, setFields] = useState<Fields>({ title: '', body: '' });
   const [loadError, setLoadError] = useState<string | null>(null);
   const [save, setSave] = useState<SaveState>(SAVED);
   const [restored, setRestored] = useState<Restored | null>(null);
+  const [showHistory, setShowHistory] = useState(false);
   const saver = useRef<Autosaver | null>(null);
   const titleRef = useRef<HTMLInputElement>(null);
   const editorRef = useRef<MarkdownEditorHandle>(null);
   const wantFocus = useRef<'title' | 'body' | null>(null);
+  /** Shows the saver's text after a remote change: the editor at once (see setValue), then state. */
+  const show = (f: Fields): void => {
+    editorRef.current?.setValue(f.body);
+    setFields(f);
+  };
 
   useImperativeHandle(ref, () => ({
     focusTitle: () => (saver.current ? titleRef.current?.focus() : (wantFocus.current = 'title')),
@@ -63,9 +72,22 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
     (async () => {
       const [n, draft] = await Promise.all([initial?.id === id ? initial : api.getNote(id), readDraft(id)]);
       if (!live) return;
+      const reload = (saver: Autosaver): void => {
+        api.getNote(id).then((fresh) => {
+          if (!live) return;
+          setNote(fresh);
+          if (saver.applyRemote(fresh)) show(saver.fields());
+        }).catch(() => undefined);
+      };
       s = new Autosaver(api, n, {
         onState: (st) => live && setSave(st),
-        onSaved: (saved) => live && setNote(saved),
+        onSaved: (saved) => {
+          if (!live) return;
+          setNote(saved);
+          // A remote change came in while the save was on its way: read the note again.
+          if (s?.takeRemoteWhileSaving()) reload(s);
+        },
+        onMerged: (f) => live && show(f),
       }, draft?.rev ?? 0);
       saver.current = s;
       setNote(n);
@@ -101,7 +123,7 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
     else if (focus === 'body') editorRef.current?.focus();
   }, [loaded]);
 
-  // Another device or window changed this note: show it unless something typed here is unsaved.
+  // Another device or window changed this note: shown at once, merged into unsaved typing.
   useEffect(() => {
     if (!change || !change.ids.includes(id)) return;
     let live = true;
@@ -109,7 +131,7 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
       const s = saver.current;
       if (!live || !s) return;
       setNote(n);
-      if (s.applyRemote(n)) setFields(s.fields());
+      if (s.applyRemote(n)) show(s.fields());
     }).catch((e) => live && onError(`Could not reload the note: ${errorMessage(e)}`));
     return () => {
       live = false;
@@ -129,6 +151,12 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
     } catch (e) {
       onError(`Could not move the note to the trash: ${errorMessage(e)}`);
     }
+  };
+
+  const restoreVersion = (field: TextField, text: string): void => {
+    edit({ [field]: text });
+    setShowHistory(false);
+    void saver.current?.flush();
   };
 
   const undoRestore = (): void => {
@@ -171,6 +199,7 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
         />
         <div className="note-actions">
           <SaveIndicator state={save} />
+          <button type="button" className="btn subtle" data-testid="history-button" aria-pressed={showHistory} onClick={() => setShowHistory((v) => !v)}>History</button>
           <button type="button" className="btn subtle" data-testid="trash-button" onClick={() => void trash()}>Move to trash</button>
         </div>
       </div>
@@ -193,7 +222,10 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
           <button type="button" className="btn subtle" aria-label="Dismiss" onClick={() => setRestored(null)}>Dismiss</button>
         </div>
       )}
-      <MarkdownEditor ref={editorRef} docKey={id} value={fields.body} onChange={(body) => edit({ body })} label="Note body (Markdown)" />
+      {showHistory && <HistoryView api={api} note={{ ...note, title: fields.title, body: fields.body }} self={self} onRestore={restoreVersion} onClose={() => setShowHistory(false)} />}
+      <div className="editor-area" hidden={showHistory}>
+        <MarkdownEditor ref={editorRef} docKey={id} value={fields.body} onChange={(body) => edit({ body })} label="Note body (Markdown)" />
+      </div>
       <footer className="note-meta muted">
         <span title={dateTime(note.created)}>Created {timeAgo(note.created)}</span>
         <span title={dateTime(note.updated)}>Updated {timeAgo(note.updated)}</span>
