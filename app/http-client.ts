@@ -3,7 +3,8 @@
 // scripts). Events come from GET /api/events read as a fetch stream, not EventSource: EventSource
 // cannot send the Authorization header, and a token in the URL would end up in logs and history.
 
-import type { ApiError, ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiError, ApiEvent, Invite, Note, NoteSummary, NotesApi, NotesPage, PageOptions, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
+import { DEFAULT_PAGE } from './page-limits.ts';
 import { SseParser } from './sse-parser.ts';
 
 /** A rejected call: `code` is the server's error code (app/http-errors.ts) or one of E_NETWORK, E_TIMEOUT, E_BAD_RESPONSE. */
@@ -96,6 +97,24 @@ export class HttpNotesApi implements NotesApi {
 
   listNotes(opts: { trashed?: boolean } = {}): Promise<NoteSummary[]> {
     return this.call('GET', `/api/notes${opts.trashed ? '?trashed=1' : ''}`);
+  }
+
+  notesPage(opts: { trashed?: boolean } & PageOptions = {}): Promise<NotesPage> {
+    const q = new URLSearchParams();
+    if (opts.trashed) q.set('trashed', '1');
+    q.set('limit', String(opts.limit ?? DEFAULT_PAGE));
+    if (opts.cursor !== undefined) q.set('cursor', opts.cursor);
+    return this.call('GET', `/api/notes?${q}`);
+  }
+
+  summaries(ids: readonly string[]): Promise<NoteSummary[]> {
+    return this.call('GET', `/api/notes/summaries?ids=${ids.map(encodeURIComponent).join(',')}`);
+  }
+
+  searchPage(text: string, opts: PageOptions = {}): Promise<SearchPage> {
+    const q = new URLSearchParams({ q: text, limit: String(opts.limit ?? DEFAULT_PAGE) });
+    if (opts.cursor !== undefined) q.set('cursor', opts.cursor);
+    return this.call('GET', `/api/search?${q}`);
   }
 
   getNote(id: string): Promise<Note> {

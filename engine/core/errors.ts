@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'E_PEER_ERROR'
   | 'E_INVALID_INVITE' | 'E_VAULT_FORMAT' | 'E_VAULT_EXISTS' | 'E_DIAL_FAILED' | 'E_NOT_STARTED'
   | 'E_NOT_FOUND'
+  | 'E_INVALID_CURSOR' | 'E_INVALID_LIMIT'
   | 'E_SYNC_OFF';
 
 export class EngineError extends Error {
