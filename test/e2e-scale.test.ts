@@ -22,6 +22,19 @@ const MAX_ROWS_IN_DOM = 60;
 const newest = seedNoteId(NOTES - 1);
 const oldest = seedNoteId(0);
 
+/** Elements in the page, shadow roots included (the editor lives in one). Text, run in the page. */
+const COUNT_NODES = `(() => {
+  let n = 0;
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      n++;
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return n;
+})()`;
+
 describe('a 5,000-note vault in the UI', { timeout: 300_000 }, () => {
   let a: PeerProcess;
   let b: PeerProcess;
@@ -31,7 +44,7 @@ describe('a 5,000-note vault in the UI', { timeout: 300_000 }, () => {
   /** Every API request the page made, as path + query, in order. */
   const requests: string[] = [];
 
-  const domNodes = (): Promise<number> => page.evaluate('document.getElementsByTagName("*").length') as Promise<number>;
+  const domNodes = (): Promise<number> => page.evaluate(COUNT_NODES) as Promise<number>;
   const rowsInDom = (): Promise<number> => page.getByTestId('note-item').count();
   const row = (id: string) => page.locator(`[data-testid=note-item][data-note-id="${id}"]`);
   const list = () => page.getByTestId('notes-list');
