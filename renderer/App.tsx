@@ -51,6 +51,8 @@ function fatalOf(e: unknown): Fatal {
 
 /** Rows per request: a page of the list or of search hits. */
 const PAGE = 200;
+/** Rows per request when the view already reached the last loaded row (scrolling far, fast). */
+const BIG_PAGE = 1000;
 /** Events arrive in bursts (a sync session): their ids are fetched together after this pause. */
 const EVENT_BATCH_MS = 16;
 
@@ -160,10 +162,10 @@ export function App({ api }: { api: NotesApi }) {
 
   // One page request at a time; asked again by the list while it stays near its end.
   const loadingMore = useRef<Promise<void> | null>(null);
-  const loadMore = useCallback((): Promise<void> => {
+  const loadMore = useCallback((atEnd = false): Promise<void> => {
     const cursor = listRef.current.next;
     if (cursor === null) return Promise.resolve();
-    loadingMore.current ??= api.notesPage({ limit: PAGE, cursor }).then((page) => {
+    loadingMore.current ??= api.notesPage({ limit: atEnd ? BIG_PAGE : PAGE, cursor }).then((page) => {
       setList((l) => (l.next === cursor ? appendPage(l, page) : l));
     }, (e) => notify(`Could not load more notes: ${errorMessage(e)}`)).finally(() => {
       loadingMore.current = null;
@@ -180,32 +182,32 @@ export function App({ api }: { api: NotesApi }) {
     }
   }, [api]);
 
-  // Start: UI state, notes, leftover drafts of notes that are not open, sync state.
+  // Start: UI state and the first page of notes, then (not in the way of the first paint) leftover
+  // drafts of notes that are not open, the conflict count and the sync state.
   useEffect(() => {
     let live = true;
     (async () => {
-      const [saved, page, withConflicts] = await Promise.all([loadUiState(), api.notesPage({ limit: PAGE }), api.conflicts()]);
+      const [saved, page, drafts] = await Promise.all([loadUiState(), api.notesPage({ limit: PAGE }), leftoverDrafts()]);
       const first = page.notes;
       // The note open last time may be far down the list: ask for it by id.
       let selectedId: string | null = first[0]?.id ?? null;
       if (saved.selectedId && (first.some((n) => n.id === saved.selectedId) || (await api.summaries([saved.selectedId])).some((n) => !n.trashed))) selectedId = saved.selectedId;
-      for (const d of await leftoverDrafts()) {
-        if (d.id === selectedId) continue; // the editor restores it in place
-        await saveLeftover(api, d).catch((e) => notify(`A draft could not be saved yet (kept on this device): ${errorMessage(e)}`));
-      }
       if (!live) return;
       setUiState({ ...saved, selectedId, sidebarWidth: Math.min(SIDEBAR_MAX, Math.max(SIDEBAR_MIN, saved.sidebarWidth)) });
       setList({ rows: first, next: page.next });
-      setConflicted(new Set(withConflicts.filter((n) => !n.trashed).map((n) => n.id)));
       setReady(true);
       void refreshSync();
-      // Leftover drafts may have changed the list.
-      void refreshList();
+      api.conflicts().then((withConflicts) => live && setConflicted(new Set(withConflicts.filter((n) => !n.trashed).map((n) => n.id))), (e) => notify(`Could not count the conflicts: ${errorMessage(e)}`));
+      // Saving a draft is a write like any other: its notes-changed event moves its row.
+      for (const d of drafts) {
+        if (d.id === selectedId) continue; // the editor restores it in place
+        await saveLeftover(api, d).catch((e) => notify(`A draft could not be saved yet (kept on this device): ${errorMessage(e)}`));
+      }
     })().catch((e) => live && setFatal(fatalOf(e)));
     return () => {
       live = false;
     };
-  }, [api, notify, refreshList, refreshSync]);
+  }, [api, notify, refreshSync]);
 
   // Live updates: only the notes an event names are fetched, coalesced over a burst of events.
   useEffect(() => {

@@ -32,8 +32,11 @@ interface Props {
   readonly emptyText: string;
   /** More rows exist below the loaded ones (the host's next page). */
   readonly hasMore?: boolean;
-  /** Asked when the view comes near the last loaded row, while hasMore. */
-  readonly onNearEnd?: () => void;
+  /**
+   * Asked when the view comes near the last loaded row, while hasMore; `atEnd` when the view has
+   * reached it (the user is waiting, e.g. dragging the scrollbar to the bottom).
+   */
+  readonly onNearEnd?: (atEnd: boolean) => void;
   readonly onSelect: (id: string) => void;
   readonly onOpen: (id: string) => void;
 }
@@ -68,7 +71,7 @@ export function NotesList({ items, badgesFor, selectedId, label, emptyText, hasM
   const last = Math.min(items.length, Math.ceil((view.top + view.height) / ROW_HEIGHT) + OVERSCAN);
 
   useEffect(() => {
-    if (hasMore && onNearEnd && (items.length - last) * ROW_HEIGHT < PREFETCH_SCREENS * view.height) onNearEnd();
+    if (hasMore && onNearEnd && (items.length - last) * ROW_HEIGHT < PREFETCH_SCREENS * view.height) onNearEnd(last >= items.length);
   }, [hasMore, onNearEnd, items.length, last, view.height]);
 
   // Keep the selected note in view when it changes by keyboard from anywhere. Its row may not be
