@@ -100,6 +100,6 @@ if (!only || only === 'rounds') {
 
 if (!only || only === 'ui-scale') {
   // Real Chromium against headless peer processes; needs the built UI (npm run build:ui).
-  const rows = await uiScaleRows({ sizes: quick ? [10_000] : [10_000, 100_000], trials: quick ? 5 : 15 }, progress);
+  const rows = await uiScaleRows({ sizes: quick ? [100, 10_000] : [100, 10_000, 100_000], trials: quick ? 5 : 15 }, progress);
   emitAs('ui-scale', 'ui-scale: notes UI in Chromium against a headless peer; targets at 100k: first paint <= 1000 ms, DOM <= 3000, heap <= 150 MB, remote note <= 250 ms, list page <= 20 ms', rows as unknown as Record<string, unknown>[]);
 }
