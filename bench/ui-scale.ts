@@ -2,7 +2,8 @@
 // (playwright-core) against a headless peer (app/peer.ts, a separate process), for vaults of 10k
 // and 100k notes seeded through the store (dataset.ts writeSeedNotes, ~1 KB bodies). A second
 // peer, seeded alike and paired by invite, writes the "remote" notes. Measured per vault size:
-//   first paint     navigation start -> the first list row painted (the frame after it is added)
+//   first paint     navigation start -> the first list row painted (the frame after it is added),
+//                   in a fresh profile (cold) and when the page is opened again (files cached)
 //   DOM nodes       the whole page, after first paint and after scrolling to the end
 //   JS heap         used heap after a GC, after first paint and after scrolling to the end
 //   remote note     the write on the other peer returning -> its row painted in this page, and
@@ -34,6 +35,9 @@ const UI_INDEX = fileURLToPath(new URL('../dist/renderer/index.html', import.met
 export interface UiScaleRow {
   notes: number;
   seedS: string;
+  /** A fresh browser profile: the UI's files fetched from the peer, nothing cached. */
+  coldPaintMs: number;
+  /** The page opened again (files cached), as the desktop app opens from its files on disk. */
   firstPaintMs: number;
   /** First paint over the smallest vault's, measured in the same run: the cost of size alone. */
   paintVsSmallest: string;
@@ -224,6 +228,10 @@ async function measure(n: number, trials: number, progress: (s: string) => void)
     }`);
     await page.goto(a.ui);
     await page.waitForFunction('window.__firstRowPaint !== undefined', undefined, { timeout: 120_000 });
+    const coldPaintMs = Math.round(await page.evaluate('window.__firstRowPaint') as number);
+    // Opening it again: the UI's files in the browser cache, as the desktop app has them on disk.
+    await page.reload();
+    await page.waitForFunction('window.__firstRowPaint !== undefined', undefined, { timeout: 120_000 });
     const firstPaintMs = Math.round(await page.evaluate('window.__firstRowPaint') as number);
     const nodes = await domNodes(page);
     const heap = await heapMB(page);
@@ -282,6 +290,7 @@ async function measure(n: number, trials: number, progress: (s: string) => void)
     return {
       notes: n,
       seedS,
+      coldPaintMs,
       firstPaintMs,
       paintVsSmallest: '',
       domNodes: nodes,

@@ -1,8 +1,8 @@
 // The application shell: top navigation, the notes view (sidebar list + editor), the other views,
 // global shortcuts, and the live wiring to the host. The notes list is loaded page by page as it
 // scrolls (never all at once); a notes-changed event fetches the summaries of the notes it names
-// and moves only those rows (list-model.ts); every sync-state event replaces the sync state. The only door to the host is `api`
-// (window.notesApi, the NotesApi contract of app/api.ts).
+// and moves only those rows (list-model.ts); every sync-state event replaces the sync state. The
+// only door to the host is `api` (window.notesApi, the NotesApi contract of app/api.ts).
 
 import { useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import type { Note, NoteSummary, NotesApi, SearchHit, SyncState } from '../app/api.ts';
@@ -167,7 +167,10 @@ export function App({ api }: { api: NotesApi }) {
     if (cursor === null) return Promise.resolve();
     loadingMore.current ??= api.notesPage({ limit: atEnd ? BIG_PAGE : PAGE, cursor }).then((page) => {
       setList((l) => (l.next === cursor ? appendPage(l, page) : l));
-    }, (e) => notify(`Could not load more notes: ${errorMessage(e)}`)).finally(() => {
+    }, (e) => {
+      pendingStep.current = 0;
+      notify(`Could not load more notes: ${errorMessage(e)}`);
+    }).finally(() => {
       loadingMore.current = null;
     });
     return loadingMore.current;
@@ -261,21 +264,22 @@ export function App({ api }: { api: NotesApi }) {
 
   // Search as you type (FTS on the host), debounced, paged like the list; results follow note
   // changes too (the first page again).
-  const searchRun = useRef<{ q: string; pages: number }>({ q: '', pages: 0 });
+  /** The query the shown hits are for: a page that arrives for another one is dropped. */
+  const searchRun = useRef('');
   useEffect(() => {
     const q = query.trim();
     if (!q) {
       setHits(null);
       setHitsNext(null);
       setSearchError(null);
-      searchRun.current = { q: '', pages: 0 };
+      searchRun.current = '';
       return;
     }
     let live = true;
     const t = setTimeout(() => {
       api.searchPage(q, { limit: PAGE }).then((page) => {
         if (!live) return;
-        searchRun.current = { q, pages: 1 };
+        searchRun.current = q;
         setHits(page.hits);
         setHitsNext(page.next);
         setSearchError(null);
@@ -289,12 +293,15 @@ export function App({ api }: { api: NotesApi }) {
 
   const searchingMore = useRef(false);
   const loadMoreHits = useCallback(() => {
-    const q = searchRun.current.q;
+    const q = searchRun.current;
     if (hitsNext === null || searchingMore.current || !q) return;
     searchingMore.current = true;
     api.searchPage(q, { limit: PAGE, cursor: hitsNext }).then((page) => {
-      if (searchRun.current.q !== q) return;
-      setHits((h) => [...(h ?? []), ...page.hits.filter((x) => !(h ?? []).some((y) => y.id === x.id))]);
+      if (searchRun.current !== q) return;
+      setHits((h) => {
+        const shown = new Set((h ?? []).map((x) => x.id));
+        return [...(h ?? []), ...page.hits.filter((x) => !shown.has(x.id))];
+      });
       setHitsNext(page.next);
     }, (e) => setSearchError(errorMessage(e))).finally(() => {
       searchingMore.current = false;
@@ -361,7 +368,7 @@ export function App({ api }: { api: NotesApi }) {
     try {
       await editorRef.current?.flush();
       const note = await api.createNote({});
-        const summary: NoteSummary = { id: note.id, title: note.title, excerpt: '', created: note.created, updated: note.updated, trashed: false, conflicted: false };
+      const summary: NoteSummary = { id: note.id, title: note.title, excerpt: '', created: note.created, updated: note.updated, trashed: false, conflicted: false };
       setList((l) => applySummaries(l, [summary]));
       created.current = note;
       setQuery('');
