@@ -3,7 +3,8 @@
 // and 100k notes seeded through the store (dataset.ts writeSeedNotes, ~1 KB bodies). A second
 // peer, seeded alike and paired by invite, writes the "remote" notes. Measured per vault size:
 //   first paint     navigation start -> the first list row painted (the frame after it is added),
-//                   in a fresh profile (cold) and when the page is opened again (files cached)
+//                   in a fresh profile (cold), and when the page is opened again (files cached;
+//                   median and max of 5)
 //   DOM nodes       the whole page, after first paint and after scrolling to the end
 //   JS heap         used heap after a GC, after first paint and after scrolling to the end
 //   remote note     the write on the other peer returning -> its row painted in this page, and
@@ -37,8 +38,9 @@ export interface UiScaleRow {
   seedS: string;
   /** A fresh browser profile: the UI's files fetched from the peer, nothing cached. */
   coldPaintMs: number;
-  /** The page opened again (files cached), as the desktop app opens from its files on disk. */
+  /** The page opened again (files cached), as the desktop app opens from its files on disk: median. */
   firstPaintMs: number;
+  firstPaintMaxMs: number;
   /** First paint over the smallest vault's, measured in the same run: the cost of size alone. */
   paintVsSmallest: string;
   domNodes: number;
@@ -106,6 +108,7 @@ async function launch(): Promise<Browser> {
   return chromium.launch({ executablePath, args, headless: true, timeout: 60_000 });
 }
 
+const PAINT_TRIALS = 5;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms1 = (x: number): string => x.toFixed(1);
 
@@ -147,6 +150,20 @@ const COUNT_NODES = `(() => {
 })()`;
 
 const domNodes = (page: Page): Promise<number> => page.evaluate(COUNT_NODES) as Promise<number>;
+
+/**
+ * The paint time the init script recorded (in the page's clock, so how often this polls does not
+ * change it). Polled through page.evaluate: waitForFunction evaluates its predicate in the page,
+ * which the UI's Content-Security-Policy (no unsafe-eval) refuses.
+ */
+async function firstRowPaint(page: Page): Promise<number> {
+  for (const end = Date.now() + 120_000; Date.now() < end;) {
+    const t = await page.evaluate('window.__firstRowPaint') as number | undefined;
+    if (t !== undefined) return t;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no list row painted within 120 s');
+}
 
 /** When the host emitted notes-changed for each id (epoch ms), read from its own event stream. */
 function watchEvents(peer: Peer): { at: Map<string, number>; stop: () => void } {
@@ -227,12 +244,15 @@ async function measure(n: number, trials: number, progress: (s: string) => void)
       obs.observe(document, { childList: true, subtree: true });
     }`);
     await page.goto(a.ui);
-    await page.waitForFunction('window.__firstRowPaint !== undefined', undefined, { timeout: 120_000 });
-    const coldPaintMs = Math.round(await page.evaluate('window.__firstRowPaint') as number);
+    const coldPaintMs = Math.round(await firstRowPaint(page));
     // Opening it again: the UI's files in the browser cache, as the desktop app has them on disk.
-    await page.reload();
-    await page.waitForFunction('window.__firstRowPaint !== undefined', undefined, { timeout: 120_000 });
-    const firstPaintMs = Math.round(await page.evaluate('window.__firstRowPaint') as number);
+    // Several times: one figure on a shared machine says little.
+    const reopened: number[] = [];
+    for (let i = 0; i < PAINT_TRIALS; i++) {
+      await page.reload();
+      reopened.push(await firstRowPaint(page));
+    }
+    const firstPaintMs = Math.round(median(reopened));
     const nodes = await domNodes(page);
     const heap = await heapMB(page);
 
@@ -292,6 +312,7 @@ async function measure(n: number, trials: number, progress: (s: string) => void)
       seedS,
       coldPaintMs,
       firstPaintMs,
+      firstPaintMaxMs: Math.round(Math.max(...reopened)),
       paintVsSmallest: '',
       domNodes: nodes,
       domNodesAtEnd: nodesAtEnd,
