@@ -164,6 +164,17 @@ describe('paged notes API over a real host, SQLite file and HTTP server', { time
     assert.deepEqual(await client.summaries([]), []);
   });
 
+  test('summaries of many long ids: the client splits them so no request line is too long', T, async () => {
+    const longIds: string[] = [];
+    for (let i = 0; i < 400; i++) longIds.push(host.notes.create({ title: `long ${i}` }, `${String(i).padStart(4, '0')}-${'x'.repeat(59)}`).id);
+    assert.equal(longIds[0].length, 64);
+    // 400 x 65 characters would be a 26 KB request line, over the server's 16 KB header limit.
+    const got = await client.summaries([...longIds].reverse());
+    assert.deepEqual(ids(got), [...longIds].reverse());
+    await assert.rejects(client.summaries(Array.from({ length: 1001 }, (_, i) => `n${i}`)), { code: 'E_INVALID_LIMIT' });
+    for (const id of longIds) host.notes.trash(id);
+  });
+
   test('search pages cover the same ranked hits as one big page', T, async () => {
     const all = await client.searchPage('walrus', { limit: 1000 });
     assert.equal(all.next, null);
