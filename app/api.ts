@@ -17,6 +17,30 @@ export interface NoteSummary {
   readonly conflicted: boolean;
 }
 
+/**
+ * One page of a notes list, newest first. `next` is an opaque cursor for the page after this one,
+ * null on the last page. Paging is keyset-based: across a pass, every note that exists and is not
+ * changed during it appears exactly once. A note created or changed during the pass moves above
+ * the pages already read (its `updated` is newer), so the pass never shows it (again): the
+ * `notes-changed` event that names it is how a client learns its new place (see summaries()).
+ */
+export interface NotesPage {
+  readonly notes: NoteSummary[];
+  readonly next: string | null;
+}
+
+/** One page of search hits, best match first; `next` as in NotesPage (an offset into the ranking). */
+export interface SearchPage {
+  readonly hits: SearchHit[];
+  readonly next: string | null;
+}
+
+/** Page options: `limit` 1..1000 (default 200); `cursor` from the previous page's `next`. */
+export interface PageOptions {
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
 export interface Invite {
   /** Human-typable code (groups of 5 characters), carrying the vault secret and addresses to dial. */
   readonly code: string;
@@ -57,7 +81,16 @@ export interface SaveFields {
 }
 
 export interface NotesApi {
+  /** Every note at once: for scripts and tests. The UI pages with notesPage() instead. */
   listNotes(opts?: { trashed?: boolean }): Promise<NoteSummary[]>;
+  /** One page of the notes list (or the trash), newest first. Bad cursor/limit: E_INVALID_CURSOR/E_INVALID_LIMIT. */
+  notesPage(opts?: { trashed?: boolean } & PageOptions): Promise<NotesPage>;
+  /**
+   * The current summaries of the given notes (at most 1000 ids), in the order asked; ids of notes
+   * that do not exist are left out. Trashed notes are included (their `trashed` says so), so a
+   * client can take a note a notes-changed event names out of its list, or move it.
+   */
+  summaries(ids: readonly string[]): Promise<NoteSummary[]>;
   getNote(id: string): Promise<Note>;
   createNote(fields?: { title?: string; body?: string }): Promise<Note>;
   /**
@@ -71,6 +104,8 @@ export interface NotesApi {
   trashNote(id: string): Promise<Note>;
   restoreNote(id: string): Promise<Note>;
   search(text: string): Promise<SearchHit[]>;
+  /** Search, paged: the same ranking as search(), `limit` hits from the cursor's place. */
+  searchPage(text: string, opts?: PageOptions): Promise<SearchPage>;
   conflicts(): Promise<Note[]>;
   /** Ends a conflict: the chosen or merged text supersedes every version of the field. */
   resolve(id: string, field: TextField, value: string): Promise<Note>;

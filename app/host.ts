@@ -2,7 +2,8 @@
 // run. It turns engine objects into the plain DTOs of app/api.ts and engine errors into ApiErrors.
 // Sync (libp2p) is optional so the same host serves an offline vault.
 
-import type { ApiEvent, DeviceSelf, ForgetResult, HistoryVersion, Invite, Note, NotesApi, NoteSummary, PairingState, SaveFields, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiEvent, DeviceSelf, ForgetResult, HistoryVersion, Invite, Note, NotesApi, NotesPage, NoteSummary, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
+import { decodeNotesCursor, decodeSearchCursor, encodeNotesCursor, encodeSearchCursor, MAX_PAGE, pageLimit } from './list-cursor.ts';
 import { EngineError, ValidationError } from '../engine/core/errors.ts';
 import { logger } from '../engine/log.ts';
 import { Notes, parseNoteKey } from '../engine/notes.ts';
@@ -73,6 +74,31 @@ export class Host implements NotesApi {
 
   async listNotes(opts: { trashed?: boolean } = {}): Promise<NoteSummary[]> {
     return this.notes.list({ trashed: opts.trashed === true }).map(summary);
+  }
+
+  async notesPage(opts: { trashed?: boolean } & PageOptions = {}): Promise<NotesPage> {
+    const trashed = opts.trashed === true;
+    const limit = pageLimit(opts.limit);
+    const after = opts.cursor === undefined ? undefined : decodeNotesCursor(opts.cursor, trashed);
+    // One row more than asked tells whether another page exists, without a second query.
+    const docs = this.notes.list({ trashed, limit: limit + 1, after });
+    const page = docs.slice(0, limit);
+    const last = page.at(-1);
+    return { notes: page.map(summary), next: docs.length > limit && last !== undefined ? encodeNotesCursor(trashed, last) : null };
+  }
+
+  async summaries(ids: readonly string[]): Promise<NoteSummary[]> {
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw new ValidationError('E_INVALID_VALUE', 'ids must be a list of note ids');
+    if (ids.length > MAX_PAGE) throw new ValidationError('E_INVALID_LIMIT', `at most ${MAX_PAGE} ids at once`);
+    return this.notes.docs([...new Set(ids)]).map(summary);
+  }
+
+  async searchPage(text: string, opts: PageOptions = {}): Promise<SearchPage> {
+    if (typeof text !== 'string') throw new ValidationError('E_INVALID_VALUE', 'search text must be a string');
+    const limit = pageLimit(opts.limit);
+    const offset = opts.cursor === undefined ? 0 : decodeSearchCursor(opts.cursor, text);
+    const hits = this.notes.search(text, limit + 1, offset);
+    return { hits: hits.slice(0, limit), next: hits.length > limit ? encodeSearchCursor(text, offset + limit) : null };
   }
 
   async getNote(id: string): Promise<Note> {

@@ -3,7 +3,11 @@
 // scripts). Events come from GET /api/events read as a fetch stream, not EventSource: EventSource
 // cannot send the Authorization header, and a token in the URL would end up in logs and history.
 
-import type { ApiError, ApiEvent, DeviceSelf, ForgetResult, HistoryVersion, Invite, Note, NotesApi, NoteSummary, PairingState, SaveFields, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiError, ApiEvent, DeviceSelf, ForgetResult, HistoryVersion, Invite, Note, NotesApi, NotesPage, NoteSummary, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
+import { DEFAULT_PAGE, MAX_PAGE } from './page-limits.ts';
+
+/** Ids per summaries request: 200 ids of 64 characters still fit a request line. */
+const SUMMARY_CHUNK = 200;
 import { SseParser } from './sse-parser.ts';
 
 /** A rejected call: `code` is the server's error code (app/http-errors.ts) or one of E_NETWORK, E_TIMEOUT, E_BAD_RESPONSE. */
@@ -97,6 +101,32 @@ export class HttpNotesApi implements NotesApi {
 
   listNotes(opts: { trashed?: boolean } = {}): Promise<NoteSummary[]> {
     return this.call('GET', `/api/notes${opts.trashed ? '?trashed=1' : ''}`);
+  }
+
+  notesPage(opts: { trashed?: boolean } & PageOptions = {}): Promise<NotesPage> {
+    const q = new URLSearchParams();
+    if (opts.trashed) q.set('trashed', '1');
+    q.set('limit', String(opts.limit ?? DEFAULT_PAGE));
+    if (opts.cursor !== undefined) q.set('cursor', opts.cursor);
+    return this.call('GET', `/api/notes?${q}`);
+  }
+
+  async summaries(ids: readonly string[]): Promise<NoteSummary[]> {
+    if (ids.length > MAX_PAGE) throw new ApiRequestError('E_INVALID_LIMIT', `at most ${MAX_PAGE} ids at once`, null);
+    // A request line stays far below the server's 16 KB header limit: 1000 ids of 16 characters
+    // would not, so they go in chunks, answered in the order asked.
+    const unique = [...new Set(ids)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += SUMMARY_CHUNK) chunks.push(unique.slice(i, i + SUMMARY_CHUNK));
+    if (chunks.length === 0) chunks.push([]);
+    const parts = await Promise.all(chunks.map((c) => this.call<NoteSummary[]>('GET', `/api/notes/summaries?ids=${c.map(encodeURIComponent).join(',')}`)));
+    return parts.flat();
+  }
+
+  searchPage(text: string, opts: PageOptions = {}): Promise<SearchPage> {
+    const q = new URLSearchParams({ q: text, limit: String(opts.limit ?? DEFAULT_PAGE) });
+    if (opts.cursor !== undefined) q.set('cursor', opts.cursor);
+    return this.call('GET', `/api/search?${q}`);
   }
 
   getNote(id: string): Promise<Note> {

@@ -2,7 +2,9 @@
 // the api.ts DTOs as JSON. Every route needs `Authorization: Bearer <token>` (see http-guard.ts).
 //
 //   method path                        body                  response
-//   GET    /api/notes[?trashed=1]      -                     200 NoteSummary[]  listNotes
+//   GET    /api/notes?limit=N[&cursor=C][&trashed=1]  -      200 NotesPage      notesPage
+//   GET    /api/notes[?trashed=1]      -                     200 NoteSummary[]  listNotes (streamed page by page)
+//   GET    /api/notes/summaries?ids=a,b -                    200 NoteSummary[]  summaries
 //   POST   /api/notes                  {title?, body?} | -   201 Note           createNote (Location: /api/notes/<id>)
 //   GET    /api/notes/:id              -                     200 Note           getNote
 //   PUT    /api/notes/:id              {title?, body?, base?} 200 Note          saveNote (only the fields given change)
@@ -11,6 +13,7 @@
 //   POST   /api/notes/:id/restore      -                     200 Note           restoreNote
 //   POST   /api/notes/:id/resolve      {field, value}        200 Note           resolve
 //   GET    /api/search?q=<text>        -                     200 SearchHit[]    search
+//   GET    /api/search?q=<text>&limit=N[&cursor=C]  -        200 SearchPage     searchPage
 //   GET    /api/conflicts              -                     200 Note[]         conflicts
 //   POST   /api/invite                 -                     200 Invite         invite
 //   POST   /api/join                   {code}                200 SyncState      join
@@ -35,11 +38,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NotesApi, TextField } from './api.ts';
 import { only, readJsonObject, type JsonObject } from './http-body.ts';
 import { HttpError } from './http-errors.ts';
+import { MAX_PAGE } from './page-limits.ts';
 
 export interface Reply {
   readonly status: number;
   readonly json?: unknown;
   readonly headers?: Record<string, string>;
+  /** A JSON body written chunk by chunk (instead of `json`), so a long list is never one string. */
+  readonly stream?: AsyncIterable<string>;
 }
 
 export interface RouteContext {
@@ -91,8 +97,56 @@ function flag(query: URLSearchParams, name: string): boolean {
   throw new HttpError(400, 'E_INVALID_VALUE', `query parameter ${name} must be 1 or 0`);
 }
 
+/** `limit` as given in a query string: digits only, the range is the API's to check. */
+function limitParam(query: URLSearchParams): number | undefined {
+  const v = query.get('limit');
+  if (v === null) return undefined;
+  if (!/^\d{1,7}$/.test(v)) throw new HttpError(400, 'E_INVALID_LIMIT', `limit must be a whole number from 1 to ${MAX_PAGE}`);
+  return Number(v);
+}
+
+function cursorParam(query: URLSearchParams): string | undefined {
+  const v = query.get('cursor');
+  return v === null ? undefined : v;
+}
+
+/**
+ * The whole list as one JSON array, read from the store one page at a time and written as it is
+ * read: however many notes there are, the host holds one page of them, never the whole list.
+ */
+async function* wholeList(api: NotesApi, trashed: boolean): AsyncGenerator<string> {
+  let page = await api.notesPage({ trashed, limit: MAX_PAGE });
+  yield '[';
+  let first = true;
+  for (;;) {
+    if (page.notes.length > 0) {
+      yield (first ? '' : ',') + page.notes.map((n) => JSON.stringify(n)).join(',');
+      first = false;
+    }
+    if (page.next === null) break;
+    page = await api.notesPage({ trashed, limit: MAX_PAGE, cursor: page.next });
+  }
+  yield ']';
+}
+
 export const ROUTES: readonly Route[] = [
-  { method: 'GET', path: '/api/notes', handle: async ({ api, query }) => ok(await api.listNotes({ trashed: flag(query, 'trashed') })) },
+  {
+    method: 'GET', path: '/api/notes', handle: async ({ api, query }) => {
+      const trashed = flag(query, 'trashed');
+      const limit = limitParam(query);
+      const cursor = cursorParam(query);
+      // Without limit and cursor: the whole list, as before paging existed (for scripts).
+      if (limit === undefined && cursor === undefined) return { status: 200, stream: wholeList(api, trashed) };
+      return ok(await api.notesPage({ trashed, limit, cursor }));
+    },
+  },
+  {
+    method: 'GET', path: '/api/notes/summaries', handle: async ({ api, query }) => {
+      const ids = query.get('ids');
+      if (ids === null) throw new HttpError(400, 'E_INVALID_VALUE', 'query parameter ids (comma-separated note ids) is required');
+      return ok(await api.summaries(ids === '' ? [] : ids.split(',')));
+    },
+  },
   {
     method: 'POST', path: '/api/notes', handle: async ({ api, req }) => {
       const note = await api.createNote(noteFields(only(await readJsonObject(req), ['title', 'body'])));
@@ -127,7 +181,10 @@ export const ROUTES: readonly Route[] = [
     method: 'GET', path: '/api/search', handle: async ({ api, query }) => {
       const q = query.get('q');
       if (q === null) throw new HttpError(400, 'E_INVALID_VALUE', 'query parameter q is required');
-      return ok(await api.search(q));
+      const limit = limitParam(query);
+      const cursor = cursorParam(query);
+      if (limit === undefined && cursor === undefined) return ok(await api.search(q));
+      return ok(await api.searchPage(q, { limit, cursor }));
     },
   },
   { method: 'GET', path: '/api/conflicts', handle: async ({ api }) => ok(await api.conflicts()) },

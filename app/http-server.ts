@@ -7,6 +7,7 @@
 // Static files need no token (a browser navigation cannot send one) but pass the same Host and
 // Origin checks; the UI then calls the API with the token it was given.
 
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
@@ -105,6 +106,21 @@ function sendJson(res: ServerResponse, status: number, json: unknown, headers: R
   res.end(body);
 }
 
+/**
+ * A JSON body from chunks, written as they come and paced by the socket. The first chunk is
+ * awaited before the head goes out, so a failure up to then still gets a proper error reply;
+ * after that, sendError can only cut the response off.
+ */
+async function sendJsonStream(res: ServerResponse, status: number, chunks: AsyncIterable<string>, headers: Record<string, string> = {}): Promise<void> {
+  for await (const chunk of chunks) {
+    if (!res.headersSent) res.writeHead(status, { ...API_HEADERS, ...headers, 'Content-Type': 'application/json; charset=utf-8' });
+    // A client that went away never drains: stop reading the store for it.
+    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    if (res.destroyed) return;
+  }
+  res.end();
+}
+
 function sendError(req: IncomingMessage, res: ServerResponse, e: unknown): void {
   const r = toErrorResponse(e);
   // Without the query string: search text is note content and does not belong in a log.
@@ -152,7 +168,8 @@ export async function startApiServer(api: NotesApi, opts: ApiServerOptions): Pro
       const { route, params } = findRoute(method, path);
       const ctx: RouteContext = { api, req, res, params, query, events: () => serveEvents(api, req, res, COMMON_HEADERS, heartbeatMs) };
       const reply = await route.handle(ctx);
-      if (reply !== null) sendJson(res, reply.status, reply.json, reply.headers);
+      if (reply?.stream) await sendJsonStream(res, reply.status, reply.stream, reply.headers);
+      else if (reply !== null) sendJson(res, reply.status, reply.json, reply.headers);
       return;
     }
     if (files === null || !path.startsWith('/')) throw new HttpError(404, 'E_NOT_FOUND', 'not found');

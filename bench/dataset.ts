@@ -2,7 +2,8 @@
 // "seed" device, loaded into replicas through the same apply() path as synced data.
 
 import type { KeyRecord } from '../engine/core/codec.ts';
-import { writeDelta } from '../engine/core/record.ts';
+import { writeDelta, type KeyState } from '../engine/core/record.ts';
+import { noteKey, notesIndexer } from '../engine/notes.ts';
 import { Replica } from '../engine/replica.ts';
 import { MemoryStore } from '../engine/store/memory.ts';
 import { SqliteStore } from '../engine/store/sqlite.ts';
@@ -48,6 +49,51 @@ export function writeSeedStore(file: string, n: number, wall = 1_700_000_000_000
         puts.push({ key: rec.key, state: rec.state });
       }
       store.commit({ puts });
+    }
+  } finally {
+    store.close();
+  }
+}
+
+const WORDS = ['garden', 'invoice', 'kayak', 'recipe', 'meeting', 'sourdough', 'budget', 'travel', 'python', 'piano', 'walrus', 'ticket', 'harbor', 'lantern', 'orbit', 'quartz'];
+
+/** The id of seed note i: ids sort like the notes' ages. */
+export function seedNoteId(i: number): string {
+  return `seed-${i.toString(36).padStart(6, '0')}`;
+}
+
+/** Seed note i's body: words chosen by i, so search has something to find. */
+function seedBody(i: number, chars: number): string {
+  let body = `Seed note ${i}.`;
+  for (let w = 0; body.length < chars; w++) body += ` ${WORDS[(i * 7 + w * 3) % WORDS.length]}`;
+  return body.slice(0, chars);
+}
+
+/**
+ * Writes n whole notes (title, body, created) straight into a SQLite store file, with their rows
+ * in the notes list and the search index, as the seed device would have written them: note i is
+ * one second newer than note i - 1, so seed note 0 is the oldest. The same n and options give the
+ * same records on every store, so two stores seeded alike are already in sync.
+ */
+export function writeSeedNotes(file: string, n: number, opts: { wall?: number; bodyChars?: number } = {}): void {
+  const wall0 = opts.wall ?? 1_700_000_000_000;
+  const bodyChars = opts.bodyChars ?? 1000;
+  const store = SqliteStore.open(file);
+  try {
+    for (let start = 0; start < n; start += 2000) {
+      const puts: Put[] = [];
+      const states = new Map<string, KeyState>();
+      for (let i = start; i < Math.min(n, start + 2000); i++) {
+        const wall = wall0 + i * 1000;
+        const fields: [ 'title' | 'body' | 'created', string][] = [['title', `Seed note ${i}`], ['body', seedBody(i, bodyChars)], ['created', String(wall)]];
+        fields.forEach(([field, value], tick) => {
+          const key = noteKey(seedNoteId(i), field);
+          const state = writeDelta(undefined, { wall, counter: tick, device: SEED_DEVICE }, value);
+          puts.push({ key, state });
+          states.set(key, state);
+        });
+      }
+      store.commit({ puts, docs: notesIndexer(puts.map((p) => p.key), (key) => states.get(key)) });
     }
   } finally {
     store.close();

@@ -1,6 +1,6 @@
 // `npm run bench [-- --json] [-- --quick]`: prints every benchmark's figures. Not a test: the
 // figures are read by people (and the README), never asserted against the clock.
-// `--only=anti-entropy|write|open|gossip|initial-sync|framing|fuzz|rounds|merge` runs one section.
+// `--only=anti-entropy|write|open|gossip|initial-sync|framing|fuzz|rounds|merge|ui-scale` runs one section.
 
 import { framingRows } from './ae-framing.ts';
 import { fuzzRows } from './fuzz.ts';
@@ -12,6 +12,7 @@ import type { Mode } from '../engine/core/protocol.ts';
 import { openRows } from './store-open.ts';
 import { throughputRows } from './write-throughput.ts';
 import { historyRows, mergeRows } from './merge.ts';
+import { uiScaleRows } from './ui-scale.ts';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -101,4 +102,10 @@ if (!only || only === 'rounds') {
   const cases = quick ? [{ n: 10, seeds: 20 }, { n: 100, seeds: 2 }, { n: 1000, seeds: 1 }] : [{ n: 10, seeds: 100 }, { n: 100, seeds: 10 }, { n: 1000, seeds: 2 }];
   const rows = chaosRoundsRows(cases, progress);
   emitAs('rounds', 'rounds to converge after a partition heals: each replica starts one anti-entropy session with a random peer per round, vs log2(N) + ln(N)', rows as unknown as Record<string, unknown>[]);
+}
+
+if (!only || only === 'ui-scale') {
+  // Real Chromium against headless peer processes; needs the built UI (npm run build:ui).
+  const rows = await uiScaleRows({ sizes: quick ? [100, 10_000] : [100, 10_000, 100_000], trials: quick ? 5 : 15 }, progress);
+  emitAs('ui-scale', 'ui-scale: notes UI in Chromium against a headless peer; targets at 100k: first paint <= 1000 ms, DOM <= 3000, heap <= 150 MB, remote note <= 250 ms, list page <= 20 ms', rows as unknown as Record<string, unknown>[]);
 }

@@ -19,7 +19,7 @@ import { merge3 } from './core/text-merge.ts';
 import { mergeState } from './note-merge.ts';
 import type { AutoMerge, DocIndexer, Replica, ReplicaOptions, Write } from './replica.ts';
 import type { ConflictVersion, HistoryVersion, Note, SearchHit, TextField } from './core/note-types.ts';
-import type { DocEntry } from './store/store.ts';
+import type { DocEntry, DocPosition } from './store/store.ts';
 
 export type { ConflictVersion, HistoryVersion, Note, TextField };
 
@@ -306,16 +306,27 @@ export class Notes {
     return Object.keys(merged).length > 0 ? { ...note, merged } : note;
   }
 
-  list(opts: { trashed?: boolean; limit?: number; offset?: number } = {}): DocEntry[] {
-    return this.replica.storage.listDocs({ trashed: opts.trashed ?? false, limit: opts.limit, offset: opts.offset });
+  list(opts: { trashed?: boolean; limit?: number; offset?: number; after?: DocPosition } = {}): DocEntry[] {
+    return this.replica.storage.listDocs({ trashed: opts.trashed ?? false, limit: opts.limit, offset: opts.offset, after: opts.after });
   }
 
-  search(text: string, limit?: number): SearchHit[] {
-    return this.replica.storage.search(text, limit);
+  /** The index rows of the given notes (those that exist), in the order asked. */
+  docs(ids: readonly string[]): DocEntry[] {
+    const out: DocEntry[] = [];
+    for (const id of ids) {
+      const d = this.replica.storage.getDoc(validateNoteId(id));
+      if (d) out.push(d);
+    }
+    return out;
   }
 
+  search(text: string, limit?: number, offset?: number): SearchHit[] {
+    return this.replica.storage.search(text, limit, offset);
+  }
+
+  /** Notes with pending conflicts, newest first: read through the store's conflict index, not a scan. */
   conflicted(): Note[] {
-    return this.replica.storage.listDocs({}).filter((d) => d.conflicted).map((d) => this.get(d.id)!).filter(Boolean);
+    return this.replica.storage.listDocs({ conflicted: true }).map((d) => this.get(d.id)).filter((n) => n !== undefined);
   }
 
   private setTrashed(id: string, trashed: boolean): Note {

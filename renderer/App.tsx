@@ -1,10 +1,12 @@
 // The application shell: top navigation, the notes view (sidebar list + editor), the other views,
-// global shortcuts, and the live wiring to the host: every notes-changed event refetches what is
-// shown, every sync-state event replaces the sync state. The only door to the host is `api`
-// (window.notesApi, the NotesApi contract of app/api.ts).
+// global shortcuts, and the live wiring to the host. The notes list is loaded page by page as it
+// scrolls (never all at once); a notes-changed event fetches the summaries of the notes it names
+// and moves only those rows (list-model.ts); every sync-state event replaces the sync state. The
+// only door to the host is `api` (window.notesApi, the NotesApi contract of app/api.ts).
 
 import { useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import type { Note, NoteSummary, NotesApi, SearchHit, SyncState } from '../app/api.ts';
+import { appendPage, applySummaries, EMPTY_LIST, mergeFirstPage, type LoadedList } from './list-model.ts';
 import { ConflictsView } from './components/ConflictsView.tsx';
 import { DebugPanel } from './components/DebugPanel.tsx';
 import { NoteEditor, type NoteChange, type NoteEditorHandle } from './components/NoteEditor.tsx';
@@ -47,7 +49,12 @@ function fatalOf(e: unknown): Fatal {
   return { title: 'The notes could not be loaded', detail: errorMessage(e) };
 }
 
-const byNewest = (a: NoteSummary, b: NoteSummary): number => b.updated - a.updated || a.id.localeCompare(b.id);
+/** Rows per request: a page of the list or of search hits. */
+const PAGE = 200;
+/** Rows per request when the view already reached the last loaded row (scrolling far, fast). */
+const BIG_PAGE = 1000;
+/** Events arrive in bursts (a sync session): their ids are fetched together after this pause. */
+const EVENT_BATCH_MS = 16;
 
 /** A draft left by a crash or reload for a note that is not open: save it now, so nothing typed is lost. */
 async function saveLeftover(api: NotesApi, d: Draft): Promise<void> {
@@ -84,9 +91,14 @@ export function App({ api }: { api: NotesApi }) {
   const [ui, setUiState] = useState<UiState>(DEFAULT_UI);
   const uiRef = useRef(ui);
   uiRef.current = ui;
-  const [notes, setNotes] = useState<NoteSummary[]>([]);
+  const [list, setList] = useState<LoadedList>(EMPTY_LIST);
+  const listRef = useRef(list);
+  listRef.current = list;
+  const notes = list.rows;
+  const [conflicted, setConflicted] = useState<ReadonlySet<string>>(new Set());
   const [query, setQuery] = useState('');
   const [hits, setHits] = useState<SearchHit[] | null>(null);
+  const [hitsNext, setHitsNext] = useState<string | null>(null);
   const [searchError, setSearchError] = useState<string | null>(null);
   const [sync, setSync] = useState<SyncState | null>(null);
   const [syncError, setSyncError] = useState<string | null>(null);
@@ -119,12 +131,49 @@ export function App({ api }: { api: NotesApi }) {
     return () => clearTimeout(t);
   }, [toast]);
 
-  const refreshList = useCallback(async () => {
+  /** Takes the current summaries of these notes: each row moves, appears or leaves by itself. */
+  const refreshRows = useCallback(async (ids: readonly string[]) => {
+    if (ids.length === 0) return;
     try {
-      setNotes((await api.listNotes()).sort(byNewest));
+      const fresh = await api.summaries(ids);
+      const found = new Set(fresh.map((n) => n.id));
+      setList((l) => applySummaries(l, fresh, ids.filter((id) => !found.has(id))));
+      setConflicted((c) => {
+        const next = new Set(c);
+        for (const id of ids) next.delete(id);
+        for (const n of fresh) if (n.conflicted && !n.trashed) next.add(n.id);
+        return next.size === c.size && [...next].every((id) => c.has(id)) ? c : next;
+      });
     } catch (e) {
       notify(`Could not refresh the notes: ${errorMessage(e)}`);
     }
+  }, [api, notify]);
+
+  /** The top of the list again (events may have been missed while the window was away). */
+  const refreshList = useCallback(async () => {
+    try {
+      const [page, withConflicts] = await Promise.all([api.notesPage({ limit: PAGE }), api.conflicts()]);
+      setList((l) => mergeFirstPage(l, page));
+      setConflicted(new Set(withConflicts.filter((n) => !n.trashed).map((n) => n.id)));
+    } catch (e) {
+      notify(`Could not refresh the notes: ${errorMessage(e)}`);
+    }
+  }, [api, notify]);
+
+  // One page request at a time; asked again by the list while it stays near its end.
+  const loadingMore = useRef<Promise<void> | null>(null);
+  const loadMore = useCallback((atEnd = false): Promise<void> => {
+    const cursor = listRef.current.next;
+    if (cursor === null) return Promise.resolve();
+    loadingMore.current ??= api.notesPage({ limit: atEnd ? BIG_PAGE : PAGE, cursor }).then((page) => {
+      setList((l) => (l.next === cursor ? appendPage(l, page) : l));
+    }, (e) => {
+      pendingStep.current = 0;
+      notify(`Could not load more notes: ${errorMessage(e)}`);
+    }).finally(() => {
+      loadingMore.current = null;
+    });
+    return loadingMore.current;
   }, [api, notify]);
 
   const refreshSync = useCallback(async () => {
@@ -136,33 +185,37 @@ export function App({ api }: { api: NotesApi }) {
     }
   }, [api]);
 
-  // Start: UI state, notes, leftover drafts of notes that are not open, sync state.
+  // Start: UI state and the first page of notes, then (not in the way of the first paint) leftover
+  // drafts of notes that are not open, the conflict count and the sync state.
   useEffect(() => {
     let live = true;
     (async () => {
-      const [saved, list] = await Promise.all([loadUiState(), api.listNotes()]);
-      const sorted = list.sort(byNewest);
-      const selectedId = saved.selectedId && sorted.some((n) => n.id === saved.selectedId) ? saved.selectedId : sorted[0]?.id ?? null;
-      for (const d of await leftoverDrafts()) {
+      const [saved, page, drafts] = await Promise.all([loadUiState(), api.notesPage({ limit: PAGE }), leftoverDrafts()]);
+      const first = page.notes;
+      // The note open last time may be far down the list: ask for it by id.
+      let selectedId: string | null = first[0]?.id ?? null;
+      if (saved.selectedId && (first.some((n) => n.id === saved.selectedId) || (await api.summaries([saved.selectedId])).some((n) => !n.trashed))) selectedId = saved.selectedId;
+      if (!live) return;
+      setUiState({ ...saved, selectedId, sidebarWidth: Math.min(SIDEBAR_MAX, Math.max(SIDEBAR_MIN, saved.sidebarWidth)) });
+      setList({ rows: first, next: page.next });
+      setReady(true);
+      void refreshSync();
+      api.conflicts().then((withConflicts) => live && setConflicted(new Set(withConflicts.filter((n) => !n.trashed).map((n) => n.id))), (e) => notify(`Could not count the conflicts: ${errorMessage(e)}`));
+      // Saving a draft is a write like any other: its notes-changed event moves its row.
+      for (const d of drafts) {
         if (d.id === selectedId) continue; // the editor restores it in place
         await saveLeftover(api, d).catch((e) => notify(`A draft could not be saved yet (kept on this device): ${errorMessage(e)}`));
       }
-      if (!live) return;
-      setUiState({ ...saved, selectedId, sidebarWidth: Math.min(SIDEBAR_MAX, Math.max(SIDEBAR_MIN, saved.sidebarWidth)) });
-      setNotes(sorted);
-      setReady(true);
-      void refreshSync();
-      // Leftover drafts may have changed the list.
-      void refreshList();
     })().catch((e) => live && setFatal(fatalOf(e)));
     return () => {
       live = false;
     };
-  }, [api, notify, refreshList, refreshSync]);
+  }, [api, notify, refreshSync]);
 
-  // Live updates: refetch what changed. The list refresh is coalesced over bursts of events.
+  // Live updates: only the notes an event names are fetched, coalesced over a burst of events.
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null;
+    const named = new Set<string>();
     const unsubscribe = api.subscribe((ev) => {
       if (ev.type === 'sync-state') {
         setSync(ev.state);
@@ -179,10 +232,15 @@ export function App({ api }: { api: NotesApi }) {
           return next;
         });
       }
+      for (const id of ev.ids) named.add(id);
       timer ??= setTimeout(() => {
         timer = null;
-        void refreshList();
-      }, 80);
+        const ids = [...named];
+        named.clear();
+        // summaries() takes at most 1000 ids: a bigger burst refetches the top of the list.
+        if (ids.length > 1000) void refreshList();
+        else void refreshRows(ids);
+      }, EVENT_BATCH_MS);
     });
     // Events sent while the stream was down are not replayed: refetch when the window comes back.
     const onFocus = (): void => {
@@ -196,7 +254,7 @@ export function App({ api }: { api: NotesApi }) {
       window.removeEventListener('focus', onFocus);
       if (timer) clearTimeout(timer);
     };
-  }, [api, refreshList, refreshSync]);
+  }, [api, refreshList, refreshRows, refreshSync]);
 
   useEffect(() => onPendingChange(() => setPending(pendingIds())), []);
   useEffect(() => {
@@ -204,19 +262,26 @@ export function App({ api }: { api: NotesApi }) {
     return () => clearInterval(t);
   }, []);
 
-  // Search as you type (FTS on the host), debounced; results follow note changes too.
+  // Search as you type (FTS on the host), debounced, paged like the list; results follow note
+  // changes too (the first page again).
+  /** The query the shown hits are for: a page that arrives for another one is dropped. */
+  const searchRun = useRef('');
   useEffect(() => {
     const q = query.trim();
     if (!q) {
       setHits(null);
+      setHitsNext(null);
       setSearchError(null);
+      searchRun.current = '';
       return;
     }
     let live = true;
     const t = setTimeout(() => {
-      api.search(q).then((h) => {
+      api.searchPage(q, { limit: PAGE }).then((page) => {
         if (!live) return;
-        setHits(h);
+        searchRun.current = q;
+        setHits(page.hits);
+        setHitsNext(page.next);
         setSearchError(null);
       }, (e) => live && setSearchError(errorMessage(e)));
     }, 120);
@@ -225,6 +290,23 @@ export function App({ api }: { api: NotesApi }) {
       clearTimeout(t);
     };
   }, [api, query, version]);
+
+  const searchingMore = useRef(false);
+  const loadMoreHits = useCallback(() => {
+    const q = searchRun.current;
+    if (hitsNext === null || searchingMore.current || !q) return;
+    searchingMore.current = true;
+    api.searchPage(q, { limit: PAGE, cursor: hitsNext }).then((page) => {
+      if (searchRun.current !== q) return;
+      setHits((h) => {
+        const shown = new Set((h ?? []).map((x) => x.id));
+        return [...(h ?? []), ...page.hits.filter((x) => !shown.has(x.id))];
+      });
+      setHitsNext(page.next);
+    }, (e) => setSearchError(errorMessage(e))).finally(() => {
+      searchingMore.current = false;
+    });
+  }, [api, hitsNext]);
 
   const byId = useMemo(() => new Map(notes.map((n) => [n.id, n])), [notes]);
   const shared = sharedUpTo(sync);
@@ -242,10 +324,24 @@ export function App({ api }: { api: NotesApi }) {
     return out;
   }, [byId, pending, synced, now, shared, hasPeers]);
 
+  // Rows keep their identity across events (only the named ones are new objects), so with the
+  // cache a change costs one new item, not one per loaded note. Badges are computed per visible row.
+  const itemCache = useRef(new WeakMap<NoteSummary, ListItem>());
   const items: ListItem[] = useMemo(() => {
-    if (hits) return hits.map((h) => ({ id: h.id, title: h.title, detail: h.snippet, updated: byId.get(h.id)?.updated ?? null, badges: badgesFor(h.id) }));
-    return notes.map((n) => ({ id: n.id, title: n.title, detail: plainExcerpt(n.excerpt), updated: n.updated, badges: badgesFor(n.id) }));
-  }, [hits, notes, byId, badgesFor]);
+    if (hits) return hits.map((h) => ({ id: h.id, title: h.title, detail: h.snippet, updated: byId.get(h.id)?.updated ?? null }));
+    const cache = itemCache.current;
+    return notes.map((n) => {
+      let item = cache.get(n);
+      if (item === undefined) {
+        item = { id: n.id, title: n.title, detail: plainExcerpt(n.excerpt), updated: n.updated };
+        cache.set(n, item);
+      }
+      return item;
+    });
+  }, [hits, notes, byId]);
+
+  // Alt+Down past the last loaded row asked for the next page: step once it is in.
+  const pendingStep = useRef(0);
 
   const select = useCallback((id: string, focus: 'title' | 'body' | null = null) => {
     // Already open: focus it now; otherwise once the new editor is mounted (effect below).
@@ -273,7 +369,7 @@ export function App({ api }: { api: NotesApi }) {
       await editorRef.current?.flush();
       const note = await api.createNote({});
       const summary: NoteSummary = { id: note.id, title: note.title, excerpt: '', created: note.created, updated: note.updated, trashed: false, conflicted: false };
-      setNotes((list) => [summary, ...list.filter((n) => n.id !== note.id)]);
+      setList((l) => applySummaries(l, [summary]));
       created.current = note;
       setQuery('');
       select(note.id, 'title');
@@ -282,20 +378,37 @@ export function App({ api }: { api: NotesApi }) {
     }
   }, [api, notify, select]);
 
+  const hasMore = hits ? hitsNext !== null : list.next !== null;
   const step = useCallback((delta: number) => {
     if (items.length === 0) return;
     const i = items.findIndex((x) => x.id === ui.selectedId);
+    // Past the last loaded row: load the next page, then step onto it (Alt+Down across pages).
+    if (i >= 0 && i + delta >= items.length && !hits && hasMore) {
+      pendingStep.current = delta;
+      void loadMore();
+      return;
+    }
     const next = items[i < 0 ? 0 : Math.min(items.length - 1, Math.max(0, i + delta))];
     const active = document.activeElement;
     // Keep typing where you were: in the editor, the new note's editor takes the focus.
     const inEditor = active !== null && active.closest('.note-editor') !== null;
     if (next && next.id !== ui.selectedId) select(next.id, inEditor ? 'body' : null);
-  }, [items, ui.selectedId, select]);
+  }, [items, ui.selectedId, select, hits, hasMore, loadMore]);
+
+  useEffect(() => {
+    const delta = pendingStep.current;
+    if (delta === 0) return;
+    const i = items.findIndex((x) => x.id === ui.selectedId);
+    if (i >= 0 && i + delta < items.length) {
+      pendingStep.current = 0;
+      step(delta);
+    } else if (!hasMore) pendingStep.current = 0;
+  }, [items, ui.selectedId, step, hasMore]);
 
   const onTrashed = useCallback((id: string) => {
     const i = items.findIndex((x) => x.id === id);
     const rest = items.filter((x) => x.id !== id);
-    setNotes((list) => list.filter((n) => n.id !== id));
+    setList((l) => applySummaries(l, [], [id]));
     setUi({ selectedId: rest[Math.min(i, rest.length - 1)]?.id ?? null });
     notify('Moved to the trash. Restore it from Trash.');
   }, [items, setUi, notify]);
@@ -368,7 +481,7 @@ export function App({ api }: { api: NotesApi }) {
   }
   if (!ready) return <main className="loading" aria-busy="true"><p className="muted">Opening your notes…</p></main>;
 
-  const conflictCount = notes.filter((n) => n.conflicted).length;
+  const conflictCount = conflicted.size;
   const connected = sync?.peers.filter((p) => p.connected).length ?? 0;
   const mod = isMac ? '⌘' : 'Ctrl';
 
@@ -436,13 +549,16 @@ export function App({ api }: { api: NotesApi }) {
               </button>
             </div>
             {searchError && <p className="error small" role="alert">Search failed: {searchError}</p>}
-            {hits && <p className="muted small list-caption" role="status" data-testid="search-count">{hits.length} {hits.length === 1 ? 'match' : 'matches'}</p>}
+            {hits && <p className="muted small list-caption" role="status" data-testid="search-count">{hits.length}{hitsNext !== null ? '+' : ''} {hits.length === 1 && hitsNext === null ? 'match' : 'matches'}</p>}
             <div className="list-area">
               <NotesList
                 items={items}
+                badgesFor={badgesFor}
                 selectedId={ui.selectedId}
                 label={hits ? 'Search results' : 'Notes, newest first'}
                 emptyText={hits ? 'No note matches.' : 'No notes yet. Press Alt+N to write one.'}
+                hasMore={hasMore}
+                onNearEnd={hits ? loadMoreHits : loadMore}
                 onSelect={(id) => select(id)}
                 onOpen={(id) => select(id, 'body')}
               />
@@ -486,7 +602,7 @@ export function App({ api }: { api: NotesApi }) {
         </main>
       )}
       {ui.view === 'pairing' && <main className="view-main"><PairingView api={api} sync={sync} syncError={syncError} /></main>}
-      {ui.view === 'trash' && <main className="view-main"><TrashView api={api} version={version} onRestored={() => void refreshList()} /></main>}
+      {ui.view === 'trash' && <main className="view-main"><TrashView api={api} version={version} onRestored={(id) => void refreshRows([id])} /></main>}
       {ui.view === 'debug' && <main className="view-main"><DebugPanel api={api} sync={sync} syncError={syncError} onRefresh={() => void refreshSync()} /></main>}
 
       <div className="toast-region" role="status" aria-live="polite" data-testid="toast">{toast && <div className="toast">{toast}<button type="button" className="btn subtle" aria-label="Dismiss" onClick={() => setToast(null)}>×</button></div>}</div>

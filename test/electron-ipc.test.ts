@@ -123,7 +123,7 @@ describe('handler table', () => {
 describe('sender check', () => {
   // One valid argument list per operation, so only the sender can be the reason for a refusal.
   const goodArgs: Record<Operation, unknown[]> = {
-    listNotes: [], getNote: ['0123456789abcdef'], createNote: [{ title: 'x' }], saveNote: ['0123456789abcdef', { body: 'x' }],
+    listNotes: [], notesPage: [{ limit: 5 }], summaries: [['0123456789abcdef']], searchPage: ['x', { limit: 5 }], getNote: ['0123456789abcdef'], createNote: [{ title: 'x' }], saveNote: ['0123456789abcdef', { body: 'x' }],
     trashNote: ['0123456789abcdef'], restoreNote: ['0123456789abcdef'], search: ['x'], conflicts: [],
     resolve: ['0123456789abcdef', 'title', 'x'], invite: [], join: ['AAAAA'], addPeer: ['/ip4/127.0.0.1/tcp/1'], syncState: [], syncNow: [], renameDevice: ['laptop'], forgetDevice: ['12D3KooWabc'],
     pairingState: [], startPairing: ['invite'], requestPairing: ['12D3KooWabc'], answerPairing: ['12D3KooWabc', false], stopPairing: [],
@@ -190,6 +190,20 @@ describe('payload validation', () => {
     ['listNotes', [{ trashed: 'yes' }], 'E_INVALID_VALUE', /trashed/],
     ['listNotes', [{ deleted: true }], 'E_INVALID_VALUE', /unknown field "deleted"/],
     ['listNotes', [{}, {}], 'E_INVALID_VALUE', /0 to 1 argument/],
+    ['notesPage', ['yes'], 'E_INVALID_VALUE', /object/],
+    ['notesPage', [{ limit: 0 }], 'E_INVALID_LIMIT', /1 to 1000/],
+    ['notesPage', [{ limit: 1001 }], 'E_INVALID_LIMIT'],
+    ['notesPage', [{ limit: '5' }], 'E_INVALID_LIMIT'],
+    ['notesPage', [{ cursor: 5 }], 'E_INVALID_CURSOR'],
+    ['notesPage', [{ cursor: 'not-a-cursor!' }], 'E_INVALID_CURSOR', /invalid cursor/],
+    ['notesPage', [{ page: 2 }], 'E_INVALID_VALUE', /unknown field "page"/],
+    ['summaries', [], 'E_INVALID_VALUE', /takes 1 argument/],
+    ['summaries', ['abc'], 'E_INVALID_VALUE', /list of note ids/],
+    ['summaries', [[42]], 'E_INVALID_VALUE', /must be a string/],
+    ['summaries', [Array.from({ length: 1001 }, () => id)], 'E_INVALID_LIMIT'],
+    ['searchPage', [5], 'E_INVALID_VALUE', /search text/],
+    ['searchPage', ['x', { limit: -1 }], 'E_INVALID_LIMIT'],
+    ['searchPage', ['x', { cursor: 'zzzz' }], 'E_INVALID_CURSOR'],
     ['getNote', [], 'E_INVALID_VALUE', /takes 1 argument/],
     ['getNote', [42], 'E_INVALID_VALUE', /note id must be a string/],
     ['getNote', [''], 'E_INVALID_VALUE', /empty/],
@@ -293,6 +307,14 @@ describe('good payloads reach the real Host', () => {
     assert.ok(list.some((n) => n.id === note.id));
     assert.ok((await ok<{ id: string }[]>('listNotes', { trashed: false })).some((n) => n.id === note.id));
     assert.ok((await ok<{ id: string }[]>('listNotes', undefined)).some((n) => n.id === note.id));
+    // Paged: two notes on the first page of one, the rest after its cursor.
+    const first = await ok<{ notes: { id: string }[]; next: string }>('notesPage', { limit: 1 });
+    assert.equal(first.notes.length, 1);
+    const rest = await ok<{ notes: { id: string }[]; next: string | null }>('notesPage', { limit: 1000, cursor: first.next });
+    assert.deepEqual([...first.notes, ...rest.notes].map((n) => n.id).sort(), list.map((n) => n.id).sort());
+    assert.equal(rest.next, null);
+    const [summary] = await ok<{ id: string; title: string }[]>('summaries', [note.id]);
+    assert.equal(summary.title, 'Groceries');
   });
 
   test('trashNote, restoreNote, search, conflicts, resolve', T, async () => {
@@ -301,6 +323,7 @@ describe('good payloads reach the real Host', () => {
     assert.equal((await ok<Note>('restoreNote', note.id)).trashed, false);
     const hits = await ok<{ id: string }[]>('search', 'egg');
     assert.deepEqual(hits.map((h) => h.id), [note.id]);
+    assert.deepEqual(await ok('searchPage', 'egg', { limit: 1 }), { hits, next: null });
     assert.deepEqual(await ok('conflicts'), []);
     assert.equal((await ok<Note>('resolve', note.id, 'title', 'Shopping')).title, 'Shopping');
   });

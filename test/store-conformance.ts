@@ -190,6 +190,58 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       assert.deepEqual(store.listDocs({ trashed: true }).map((d) => d.id), ['bin', 'new']);
     }));
 
+    test('keyset pages: each doc once, and a page boundary holds while docs above it change', withStore(({ store }) => {
+      // Ties on `updated` span page boundaries: ordering within one millisecond is by id.
+      const docs = Array.from({ length: 23 }, (_, i) => doc(`n${String(i).padStart(2, '0')}`, 1000 + Math.floor(i / 3)));
+      store.commit({ puts: [], docs: [...docs, doc('bin', 1005, { trashed: true })] });
+      const expected = store.listDocs({ trashed: false }).map((d) => d.id);
+      assert.equal(expected.length, 23);
+      const seen: string[] = [];
+      let after: { updated: number; id: string } | undefined;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = store.listDocs({ trashed: false, limit: 4, after });
+        if (page.length === 0) break;
+        seen.push(...page.map((d) => d.id));
+        const last = page.at(-1)!;
+        after = { updated: last.updated, id: last.id };
+        // A note above the boundary changes (moves to the top) and a new one appears: the next
+        // page still starts right after the last doc returned.
+        if (pages === 1) store.commit({ puts: [], docs: [doc(seen[0], 5000, { title: 'edited' }), doc('zz-new', 5001)] });
+      }
+      assert.deepEqual(seen, expected, 'every doc exactly once, in list order');
+      assert.deepEqual(store.listDocs({ trashed: true, after: { updated: 1006, id: '' } }).map((d) => d.id), ['bin']);
+      assert.deepEqual(store.listDocs({ after: { updated: 1001, id: 'n04' }, limit: 3 }).map((d) => d.id), ['n05', 'n00', 'n01'], 'without a filter, trashed included');
+      assert.deepEqual(store.listDocs({ trashed: false, after: { updated: 0, id: '' } }), [], 'past the oldest');
+    }));
+
+    test('conflicted filters the list, newest first, live and trashed', withStore(({ store }) => {
+      store.commit({ puts: [], docs: [doc('a', 1, { conflicted: true }), doc('b', 2), doc('c', 3, { conflicted: true, trashed: true }), doc('d', 4, { conflicted: true })] });
+      assert.deepEqual(store.listDocs({ conflicted: true }).map((d) => d.id), ['d', 'c', 'a']);
+      assert.deepEqual(store.listDocs({ conflicted: true, trashed: false }).map((d) => d.id), ['d', 'a']);
+      assert.deepEqual(store.listDocs({ conflicted: false }).map((d) => d.id), ['b']);
+      store.commit({ puts: [], docs: [doc('d', 5)] });
+      assert.deepEqual(store.listDocs({ conflicted: true }).map((d) => d.id), ['c', 'a'], 'a resolved note leaves the conflicts list');
+      assert.deepEqual(store.listDocs({ conflicted: true, limit: 1, after: { updated: 3, id: 'c' } }).map((d) => d.id), ['a']);
+    }));
+
+    test('a malformed keyset position is refused as invalid input', withStore(({ store }) => {
+      store.commit({ puts: [], docs: [doc('a', 1)] });
+      for (const after of [null, { updated: -1, id: 'a' }, { updated: 1.5, id: 'a' }, { updated: 1 }, { updated: 1, id: 7 }, { updated: 1, id: '\uD800' }]) {
+        assert.throws(() => store.listDocs({ after: after as never }), { name: 'ValidationError', code: 'E_INVALID_VALUE' }, JSON.stringify(after));
+      }
+      assert.throws(() => store.listDocs({ after: { updated: 1, id: 'a' }, offset: 1 }), { name: 'ValidationError', code: 'E_INVALID_VALUE' });
+      assert.deepEqual(store.listDocs().map((d) => d.id), ['a'], 'nothing changed');
+    }));
+
+    test('search pages by offset over the same ranking', withStore(({ store }) => {
+      store.commit({ puts: [], docs: Array.from({ length: 7 }, (_, i) => doc(`s${i}`, 100 + i, { body: `apple number ${i}` })) });
+      const all = store.search('apple', 50).map((h) => h.id);
+      assert.equal(all.length, 7);
+      const paged = [...store.search('apple', 3, 0), ...store.search('apple', 3, 3), ...store.search('apple', 3, 6)].map((h) => h.id);
+      assert.deepEqual(paged, all);
+      assert.deepEqual(store.search('apple', 3, 7), []);
+    }));
+
     test('docs with equal update times list in a stable order', withStore(({ store }) => {
       store.commit({ puts: [], docs: [doc('b', 7), doc('c', 7), doc('a', 7)] });
       assert.deepEqual(store.listDocs().map((d) => d.id), ['a', 'b', 'c']);

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { ValidationError } from '../engine/core/errors.ts';
 import { writeDelta } from '../engine/core/record.ts';
 import { MemoryStore } from '../engine/store/memory.ts';
+import { MIGRATIONS } from '../engine/store/migrations.ts';
 import { APPLICATION_ID, SCHEMA_VERSION, SqliteStore } from '../engine/store/sqlite.ts';
 import type { Storage } from '../engine/store/store.ts';
 import { putOf, storeConformance } from './store-conformance.ts';
@@ -144,6 +145,34 @@ describe('SqliteStore files', () => {
     SqliteStore.open(db).close();
     foreignDb(db, `PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     assertRefused(db, 'E_STORE_NEWER', new RegExp(`format ${SCHEMA_VERSION + 1}.*supports up to ${SCHEMA_VERSION}`));
+  });
+
+  test('a store made before the conflicts index gets it on open, with its notes intact', () => {
+    const step = MIGRATIONS.findIndex((m) => m.what === 'index of the notes with conflicts');
+    assert.ok(step >= 0, 'the migration step is listed');
+    const sub = fresh();
+    fs.mkdirSync(sub);
+    const file = path.join(sub, 'vault.db');
+    const made = SqliteStore.open(file);
+    made.commit({ puts: [], docs: [{ id: 'a', title: 'A', body: 'x', updated: 5, created: 1, trashed: false, conflicted: true }, { id: 'b', title: 'B', body: 'y', updated: 6, created: 1, trashed: false, conflicted: false }] });
+    made.close();
+    // Back to the format before the step: without its index, at its version.
+    foreignDb(file, `DROP INDEX docs_conflicted; PRAGMA user_version = ${step + 1}`);
+    const store = SqliteStore.open(file);
+    try {
+      assert.deepEqual(store.listDocs({ conflicted: true }).map((d) => d.id), ['a']);
+      assert.deepEqual(store.listDocs({ trashed: false }).map((d) => d.id), ['b', 'a']);
+    } finally {
+      store.close();
+    }
+    const probe = new DatabaseSync(file, { readOnly: true });
+    try {
+      assert.equal(probe.prepare('PRAGMA user_version').get()?.user_version, SCHEMA_VERSION);
+      const plan = probe.prepare('EXPLAIN QUERY PLAN SELECT id FROM docs WHERE conflicted = 1 ORDER BY updated DESC, id').all().map((r) => String(r.detail)).join(' ');
+      assert.match(plan, /docs_conflicted/, 'the conflicts list reads the index, not every doc');
+    } finally {
+      probe.close();
+    }
   });
 
   test('refuses a directory at the store path', () => {

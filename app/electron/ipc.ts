@@ -17,6 +17,7 @@ import { only, type JsonObject } from '../http-body.ts';
 import { toErrorResponse } from '../http-errors.ts';
 import { MAX_VALUE_BYTES } from '../../engine/core/limits.ts';
 import { MAX_REV_CHARS } from '../../engine/core/rev.ts';
+import { MAX_PAGE } from '../page-limits.ts';
 import { logger } from '../../engine/log.ts';
 import { channelOf, EVENT_CHANNEL, OPERATIONS, type IpcResult, type Operation } from './channels.ts';
 
@@ -132,6 +133,20 @@ function textField(v: unknown): TextField {
   return v;
 }
 
+/** A page size as the host takes it (1..MAX_PAGE); the host applies the default when absent. */
+function pageLimit(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_PAGE) throw new IpcError('E_INVALID_LIMIT', `limit must be a whole number from 1 to ${MAX_PAGE}`);
+  return v;
+}
+
+/** An opaque cursor; its content is the host's to check. */
+function cursorArg(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length > MAX_SHORT_TEXT_CHARS) throw new IpcError('E_INVALID_CURSOR', 'a cursor is the text a previous page returned as next');
+  return v;
+}
+
 /**
  * The arguments as the renderer sent them, trailing undefineds dropped (an optional argument left
  * out), refused if there are more than `max`.
@@ -175,6 +190,28 @@ export const HANDLERS: { readonly [op in Operation]: Handler } = {
     const { trashed } = only(opts, ['trashed']);
     if (trashed !== undefined && typeof trashed !== 'boolean') throw invalid('trashed must be true or false');
     return api.listNotes({ trashed: trashed === true });
+  },
+  notesPage: (api, args) => {
+    const [opts] = arity('notesPage', args, 0, 1);
+    if (opts === undefined) return api.notesPage({});
+    if (!isPlainObject(opts)) throw invalid('notesPage options must be an object {trashed?, limit?, cursor?}');
+    const { trashed, limit, cursor } = only(opts, ['trashed', 'limit', 'cursor']);
+    if (trashed !== undefined && typeof trashed !== 'boolean') throw invalid('trashed must be true or false');
+    return api.notesPage({ trashed: trashed === true, limit: pageLimit(limit), cursor: cursorArg(cursor) });
+  },
+  summaries: (api, args) => {
+    const [ids] = arity('summaries', args, 1, 1);
+    if (!Array.isArray(ids)) throw invalid('summaries takes a list of note ids');
+    if (ids.length > MAX_PAGE) throw new IpcError('E_INVALID_LIMIT', `at most ${MAX_PAGE} ids at once`);
+    return api.summaries(ids.map(noteId));
+  },
+  searchPage: (api, args) => {
+    const [text, opts] = arity('searchPage', args, 1, 2);
+    const checked = str(text, 'search text', MAX_SHORT_TEXT_CHARS);
+    if (opts === undefined) return api.searchPage(checked, {});
+    if (!isPlainObject(opts)) throw invalid('searchPage options must be an object {limit?, cursor?}');
+    const { limit, cursor } = only(opts, ['limit', 'cursor']);
+    return api.searchPage(checked, { limit: pageLimit(limit), cursor: cursorArg(cursor) });
   },
   getNote: oneId('getNote', (api, id) => api.getNote(id)),
   createNote: (api, args) => {

@@ -32,6 +32,9 @@ ipcRenderer.on(EVENT_CHANNEL, (_event: IpcRendererEvent, payload: ApiEvent) => {
 
 const notesApi: NotesApi = {
   listNotes: (opts) => call('listNotes', opts),
+  notesPage: (opts) => call('notesPage', opts),
+  summaries: (ids) => call('summaries', ids),
+  searchPage: (text, opts) => call('searchPage', text, opts),
   getNote: (id) => call('getNote', id),
   createNote: (fields) => call('createNote', fields),
   saveNote: (id, fields) => call('saveNote', id, fields),

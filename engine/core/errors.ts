@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'E_INVALID_INVITE' | 'E_VAULT_FORMAT' | 'E_VAULT_EXISTS' | 'E_DIAL_FAILED' | 'E_NOT_STARTED'
   | 'E_NOT_FOUND'
   | 'E_INVALID_BASE' | 'E_UNKNOWN_BASE' | 'E_STALE_BASE'
+  | 'E_INVALID_CURSOR' | 'E_INVALID_LIMIT'
   | 'E_SYNC_OFF';
 
 export class EngineError extends Error {

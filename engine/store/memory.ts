@@ -10,7 +10,7 @@ import { decodeRecord, encodeRecord, HASH_BYTES, isDeviceId, leafHash, validateK
 import { StoreError, ValidationError } from '../core/errors.ts';
 import { MAX_CONTEXT_DEVICES, MAX_RECORD_BYTES, MAX_VERSIONS } from '../core/limits.ts';
 import { compareDots, stampOf, type KeyState, type Version } from '../core/record.ts';
-import type { Change, CommitBatch, DocEntry, DocQuery, HistoryEntry, HistoryPrune, SearchHit, Storage, VersionContext } from './store.ts';
+import type { Change, CommitBatch, DocEntry, DocPosition, DocQuery, HistoryEntry, HistoryPrune, SearchHit, Storage, VersionContext } from './store.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Shared validation
@@ -229,6 +229,17 @@ export function countArg(name: string, n: number | undefined, fallback: number):
   return Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER);
 }
 
+/** The keyset position of a query, checked; `after` together with `offset` is a caller bug. */
+export function afterArg(query: DocQuery): DocPosition | undefined {
+  const a = query.after;
+  if (a === undefined) return undefined;
+  if (a === null || typeof a !== 'object' || !isCount(a.updated) || typeof a.id !== 'string' || !a.id.isWellFormed()) {
+    throw new ValidationError('E_INVALID_VALUE', 'after must be a position {updated: ms, id: text}');
+  }
+  if (query.offset !== undefined && query.offset !== 0) throw new ValidationError('E_INVALID_VALUE', 'after and offset cannot be combined');
+  return { updated: a.updated, id: a.id };
+}
+
 export function seqArg(after: number): number {
   if (typeof after !== 'number' || Number.isNaN(after)) throw invalid('after must be a sequence number');
   return after;
@@ -291,6 +302,8 @@ export class MemoryStore implements Storage {
   private readonly docs = new Map<string, DocEntry>();
   private readonly kept = new Map<string, HistoryEntry[]>();
   private readonly versionContexts = new Map<string, Map<string, VersionContext>>();
+  // Every doc in list order, rebuilt on the first read after a commit that changed docs.
+  private sorted: DocEntry[] | null = null;
   private closed = false;
 
   constructor(replicaId?: string) {
@@ -319,6 +332,7 @@ export class MemoryStore implements Storage {
       this.logKey.push(put.key);
     }
     for (const doc of b.docs) this.docs.set(doc.id, doc);
+    if (b.docs.length > 0) this.sorted = null;
     if (b.clock !== undefined) this.lastClock = b.clock;
     for (const c of b.cursors) this.cursors.set(c.replica, c.seq);
     for (const h of b.history) {
@@ -408,17 +422,37 @@ export class MemoryStore implements Storage {
     this.open();
     const offset = countArg('offset', query.offset, 0);
     const limit = countArg('limit', query.limit, Number.MAX_SAFE_INTEGER);
-    const all = [...this.docs.values()];
-    // No `trashed` means no filter: every doc, live and trashed.
-    const docs = query.trashed === undefined ? all : all.filter((d) => d.trashed === query.trashed);
-    docs.sort(newestFirst);
-    return docs.slice(offset, offset + limit);
+    const after = afterArg(query);
+    this.sorted ??= [...this.docs.values()].sort(newestFirst);
+    const sorted = this.sorted;
+    // First index strictly after the position.
+    let lo = 0;
+    if (after !== undefined) {
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (newestFirst(sorted[mid], after) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const out: DocEntry[] = [];
+    let skip = offset;
+    for (let i = lo; i < sorted.length && out.length < limit; i++) {
+      const d = sorted[i];
+      // An omitted filter means no filter: e.g. every doc, live and trashed.
+      if (query.trashed !== undefined && d.trashed !== query.trashed) continue;
+      if (query.conflicted !== undefined && d.conflicted !== query.conflicted) continue;
+      if (skip > 0) skip--;
+      else out.push(d);
+    }
+    return out;
   }
 
-  search(text: string, limit = 50): SearchHit[] {
+  search(text: string, limit = 50, offset = 0): SearchHit[] {
     this.open();
     const words = searchWords(text);
     const max = countArg('limit', limit, 50);
+    const skip = countArg('offset', offset, 0);
     if (words.length === 0 || max === 0) return [];
     const hits: { doc: DocEntry; inTitle: boolean; at: number }[] = [];
     for (const doc of this.docs.values()) {
@@ -433,7 +467,7 @@ export class MemoryStore implements Storage {
     }
     // Not bm25, but the same intent: a word in the title says more than one in the body.
     hits.sort((a, b) => Number(b.inTitle) - Number(a.inTitle) || newestFirst(a.doc, b.doc));
-    return hits.slice(0, max).map((h) => ({ id: h.doc.id, title: h.doc.title, snippet: snippet(h.doc.body, h.at) }));
+    return hits.slice(skip, skip + max).map((h) => ({ id: h.doc.id, title: h.doc.title, snippet: snippet(h.doc.body, h.at) }));
   }
 
   history(key: string): HistoryEntry[] {
@@ -459,7 +493,7 @@ function latin1(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
-function newestFirst(a: DocEntry, b: DocEntry): number {
+function newestFirst(a: DocPosition, b: DocPosition): number {
   return b.updated - a.updated || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 

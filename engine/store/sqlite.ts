@@ -11,7 +11,7 @@ import type { Stamp } from '../core/clock.ts';
 import { decodeRecord } from '../core/codec.ts';
 import { StoreError } from '../core/errors.ts';
 import type { KeyState } from '../core/record.ts';
-import { closedError, countArg, decodeContext, decodeDots, encodeContext, encodeDots, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
+import { afterArg, closedError, countArg, decodeContext, decodeDots, encodeContext, encodeDots, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 import type { Change, CommitBatch, DocEntry, DocQuery, HistoryEntry, SearchHit, Storage, VersionContext } from './store.ts';
 
@@ -235,12 +235,10 @@ function prepareStatements(db: DatabaseSync) {
     upsertDoc: db.prepare(`INSERT INTO docs (id, title, body, updated, created, trashed, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, updated = excluded.updated,
         created = excluded.created, trashed = excluded.trashed, conflicted = excluded.conflicted`),
-    listDocs: db.prepare('SELECT id, title, body, updated, created, trashed, conflicted FROM docs WHERE trashed = ? ORDER BY updated DESC, id LIMIT ? OFFSET ?'),
-    listAllDocs: db.prepare('SELECT id, title, body, updated, created, trashed, conflicted FROM docs ORDER BY updated DESC, id LIMIT ? OFFSET ?'),
     search: db.prepare(`SELECT d.id, d.title, snippet(docs_fts, 1, '', '', '…', 16) AS snippet
       FROM docs_fts JOIN docs d ON d.n = docs_fts.rowid
       WHERE docs_fts MATCH ? AND d.trashed = 0
-      ORDER BY bm25(docs_fts, 5.0, 1.0) LIMIT ?`),
+      ORDER BY bm25(docs_fts, 5.0, 1.0) LIMIT ? OFFSET ?`),
     addHistory: db.prepare(`INSERT INTO history (key, device, counter, wall, tick, value, superseded_by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (key, device, counter) DO NOTHING`),
     history: db.prepare('SELECT key, device, counter, wall, tick, value, superseded_by, at FROM history WHERE key = ? ORDER BY at DESC, device DESC, counter DESC'),
@@ -263,6 +261,8 @@ export class SqliteStore implements Storage {
   readonly path: string;
   private db: DatabaseSync | null;
   private readonly sql: Statements;
+  // listDocs statements by their SQL text: a handful of shapes (filters x keyset), each prepared once.
+  private readonly docQueries = new Map<string, StatementSync>();
   // Cached so the hot read paths do not query; updated only after a COMMIT succeeded.
   private lastSeq: number;
   private lastClock: Stamp | null;
@@ -382,24 +382,46 @@ export class SqliteStore implements Storage {
   }
 
   listDocs(query: DocQuery = {}): DocEntry[] {
-    const sql = this.open();
+    this.open();
     const limit = countArg('limit', query.limit, -1);
     const offset = countArg('offset', query.offset, 0);
-    // No `trashed` means no filter: every doc, live and trashed.
-    const rows = query.trashed === undefined ? sql.listAllDocs.all(limit, offset) : sql.listDocs.all(query.trashed ? 1 : 0, limit, offset);
-    return (rows as unknown as DocRow[]).map(toDoc);
+    const after = afterArg(query);
+    const where: string[] = [];
+    const args: (number | string)[] = [];
+    // An omitted filter means no filter: e.g. every doc, live and trashed. The flags are literals in
+    // the SQL, not parameters: only `conflicted = 1` written out lets SQLite use the partial index.
+    if (query.trashed !== undefined) where.push(`trashed = ${query.trashed ? 1 : 0}`);
+    if (query.conflicted !== undefined) where.push(`conflicted = ${query.conflicted ? 1 : 0}`);
+    if (after === undefined) return this.docRows(where, args, 'ORDER BY updated DESC, id LIMIT ? OFFSET ?', [limit, offset]);
+    // Two index range scans instead of one OR, which SQLite could only answer by sorting every
+    // row after the position: first the rest of the position's own millisecond, then older ones.
+    const page = this.docRows([...where, 'updated = ?', 'id > ?'], [...args, after.updated, after.id], 'ORDER BY id LIMIT ?', [limit]);
+    if (limit >= 0 && page.length >= limit) return page;
+    const rest = limit < 0 ? -1 : limit - page.length;
+    return page.concat(this.docRows([...where, 'updated < ?'], [...args, after.updated], 'ORDER BY updated DESC, id LIMIT ?', [rest]));
   }
 
-  search(text: string, limit = 50): SearchHit[] {
+  private docRows(where: readonly string[], args: readonly (number | string)[], tail: string, tailArgs: readonly number[]): DocEntry[] {
+    const text = `SELECT id, title, body, updated, created, trashed, conflicted FROM docs${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ${tail}`;
+    let stmt = this.docQueries.get(text);
+    if (stmt === undefined) {
+      stmt = (this.db as DatabaseSync).prepare(text);
+      this.docQueries.set(text, stmt);
+    }
+    return (stmt.all(...args, ...tailArgs) as unknown as DocRow[]).map(toDoc);
+  }
+
+  search(text: string, limit = 50, offset = 0): SearchHit[] {
     const sql = this.open();
     const max = countArg('limit', limit, 50);
+    const skip = countArg('offset', offset, 0);
     const words = searchWords(text);
     if (words.length === 0 || max === 0) return [];
     // Each word becomes a quoted FTS5 string with a prefix star, so nothing the user typed is
     // ever read as query syntax (AND, NOT, column filters, parentheses, NEAR ...).
     const match = words.map((w) => `"${w.replaceAll('"', '""')}"*`).join(' AND ');
     try {
-      return (sql.search.all(match, max) as unknown as SearchHit[]).map((h) => ({ id: h.id, title: h.title, snippet: h.snippet }));
+      return (sql.search.all(match, max, skip) as unknown as SearchHit[]).map((h) => ({ id: h.id, title: h.title, snippet: h.snippet }));
     } catch (e) {
       // Unreachable with quoted words, but a search box must never surface a query-syntax error.
       if (/fts5/i.test((e as Error).message)) return [];
@@ -421,6 +443,7 @@ export class SqliteStore implements Storage {
     if (this.db === null) return;
     const db = this.db;
     this.db = null;
+    this.docQueries.clear();
     db.close();
   }
 }

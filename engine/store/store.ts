@@ -57,8 +57,22 @@ export interface HistoryPrune {
 
 export type { Change } from '../core/change-log.ts';
 
+/** A doc's place in list order (updated newest first, then id ascending): a keyset position. */
+export interface DocPosition {
+  readonly updated: number;
+  readonly id: string;
+}
+
 export interface DocQuery {
   readonly trashed?: boolean;
+  /** Only docs with (true) or without (false) pending conflicts; omitted: both. */
+  readonly conflicted?: boolean;
+  /**
+   * Only docs strictly after this position in list order. Paging by position instead of offset
+   * keeps a page boundary in place while notes above it are created, edited or trashed.
+   * Cannot be combined with `offset`.
+   */
+  readonly after?: DocPosition;
   readonly limit?: number;
   readonly offset?: number;
 }
@@ -87,13 +101,17 @@ export interface Storage {
   clock(): Stamp | null;
   cursor(replica: string): number | undefined;
   getDoc(id: string): DocEntry | undefined;
-  /** Notes newest first by `updated`; `trashed` filters, and when omitted every doc is listed. */
+  /**
+   * Notes newest first by `updated` (ties by id ascending); `trashed` and `conflicted` filter, and
+   * when omitted every doc is listed. With `after`, reads only as far as the page needs.
+   */
   listDocs(query?: DocQuery): DocEntry[];
   /**
    * Full-text search of live (not trashed) notes' title and body. Any user text is accepted:
    * it is treated as words to match (prefix match on each word), never as query syntax.
+   * Best match first; `offset` skips that many hits (pages of a ranked list).
    */
-  search(text: string, limit?: number): SearchHit[];
+  search(text: string, limit?: number, offset?: number): SearchHit[];
   /** The kept superseded versions of `key`, newest first (by `at`, then dot). */
   history(key: string): HistoryEntry[];
   /** The kept version contexts of `key`. */

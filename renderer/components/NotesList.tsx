@@ -1,7 +1,10 @@
 // The sidebar list: notes newest first with their sync badges, or the search hits while a
 // search is active. A listbox: one tab stop, arrow keys move, Enter opens the editor.
+// Virtualized: rows have one fixed height and only those in view (plus a margin) are rendered,
+// absolutely placed over a spacer as tall as every loaded row; the next page is asked for before
+// the view reaches the end of what is loaded.
 
-import { useEffect, useRef, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { firstLine, timeAgo, dateTime } from '../format.ts';
 
 export type Badge = 'conflicted' | 'synced' | 'pending' | 'local-only';
@@ -11,7 +14,6 @@ export interface ListItem {
   readonly title: string;
   readonly detail: string;
   readonly updated: number | null;
-  readonly badges: readonly Badge[];
 }
 
 const BADGE_TEXT: Record<Badge, { label: string; help: string }> = {
@@ -23,28 +25,73 @@ const BADGE_TEXT: Record<Badge, { label: string; help: string }> = {
 
 interface Props {
   readonly items: readonly ListItem[];
+  /** The badges of one row, asked only for the rows on screen. */
+  readonly badgesFor: (id: string) => readonly Badge[];
   readonly selectedId: string | null;
   readonly label: string;
   readonly emptyText: string;
+  /** More rows exist below the loaded ones (the host's next page). */
+  readonly hasMore?: boolean;
+  /**
+   * Asked when the view comes near the last loaded row, while hasMore; `atEnd` when the view has
+   * reached it (the user is waiting, e.g. dragging the scrollbar to the bottom).
+   */
+  readonly onNearEnd?: (atEnd: boolean) => void;
   readonly onSelect: (id: string) => void;
   readonly onOpen: (id: string) => void;
 }
 
-export function NotesList({ items, selectedId, label, emptyText, onSelect, onOpen }: Props) {
-  const listRef = useRef<HTMLUListElement>(null);
-  const selectedIndex = items.findIndex((i) => i.id === selectedId);
+/** Every row has this height (styles.css .note-item), so a row's place is index x ROW_HEIGHT. */
+export const ROW_HEIGHT = 58;
+/** Rows rendered above and below the visible ones, so fast scrolling shows no blank band. */
+const OVERSCAN = 8;
+/** Ask for the next page this many screens before the loaded rows run out. */
+const PREFETCH_SCREENS = 3;
 
-  // Keep the selected note in view when it changes by keyboard from anywhere.
+export function NotesList({ items, badgesFor, selectedId, label, emptyText, hasMore = false, onNearEnd, onSelect, onOpen }: Props) {
+  const listRef = useRef<HTMLUListElement>(null);
+  const [view, setView] = useState({ top: 0, height: 800 });
+  const selectedIndex = useMemo(() => items.findIndex((i) => i.id === selectedId), [items, selectedId]);
+
+  // Only the rows in view are in the DOM: the list keeps pace with 100,000 notes.
+  const onScroll = useCallback(() => {
+    const el = listRef.current;
+    if (el) setView({ top: el.scrollTop, height: el.clientHeight });
+  }, []);
+  useLayoutEffect(() => {
+    const el = listRef.current;
+    if (!el) return;
+    onScroll();
+    const ro = new ResizeObserver(onScroll);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [onScroll, items.length === 0]);
+
+  const first = Math.max(0, Math.floor(view.top / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(items.length, Math.ceil((view.top + view.height) / ROW_HEIGHT) + OVERSCAN);
+
   useEffect(() => {
-    const el = listRef.current?.querySelector<HTMLElement>('[aria-selected="true"]');
-    el?.scrollIntoView({ block: 'nearest' });
-  }, [selectedId]);
+    if (hasMore && onNearEnd && (items.length - last) * ROW_HEIGHT < PREFETCH_SCREENS * view.height) onNearEnd(last >= items.length);
+  }, [hasMore, onNearEnd, items.length, last, view.height]);
+
+  // Keep the selected note in view when it changes by keyboard from anywhere. Its row may not be
+  // in the DOM, so scroll by its computed place.
+  useEffect(() => {
+    const el = listRef.current;
+    if (!el || selectedIndex < 0) return;
+    const top = selectedIndex * ROW_HEIGHT;
+    if (top < el.scrollTop) el.scrollTop = top;
+    else if (top + ROW_HEIGHT > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW_HEIGHT - el.clientHeight;
+  }, [selectedId, selectedIndex]);
 
   const onKeyDown = (e: KeyboardEvent<HTMLUListElement>): void => {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     let next = -1;
+    const page = Math.max(1, Math.floor((listRef.current?.clientHeight ?? ROW_HEIGHT) / ROW_HEIGHT) - 1);
     if (e.key === 'ArrowDown') next = Math.min(items.length - 1, selectedIndex + 1);
     else if (e.key === 'ArrowUp') next = Math.max(0, selectedIndex - 1);
+    else if (e.key === 'PageDown') next = Math.min(items.length - 1, selectedIndex + page);
+    else if (e.key === 'PageUp') next = Math.max(0, selectedIndex - page);
     else if (e.key === 'Home') next = 0;
     else if (e.key === 'End') next = items.length - 1;
     else if (e.key === 'Enter' && selectedId) {
@@ -60,52 +107,69 @@ export function NotesList({ items, selectedId, label, emptyText, onSelect, onOpe
 
   if (items.length === 0) return <p className="list-empty muted" data-testid="notes-empty">{emptyText}</p>;
 
+  const rows: ReactNode[] = [];
+  // The selected row stays in the DOM even when scrolled away: aria-activedescendant points at it.
+  const indexes = selectedIndex >= 0 && (selectedIndex < first || selectedIndex >= last) ? [selectedIndex] : [];
+  for (let i = first; i < last; i++) indexes.push(i);
+  for (const i of indexes) {
+    const item = items[i];
+    const title = item.title.trim() || firstLine(item.detail) || 'Untitled';
+    const badges = badgesFor(item.id);
+    rows.push(
+      <li
+        key={item.id}
+        id={`note-${item.id}`}
+        role="option"
+        aria-selected={item.id === selectedId}
+        aria-posinset={i + 1}
+        aria-setsize={hasMore ? -1 : items.length}
+        className="note-item"
+        style={{ top: i * ROW_HEIGHT }}
+        data-testid="note-item"
+        data-note-id={item.id}
+        data-index={i}
+        onClick={() => onSelect(item.id)}
+        onDoubleClick={() => onOpen(item.id)}
+      >
+        <div className="note-item-top">
+          <span className={`note-item-title${item.title.trim() ? '' : ' untitled'}`} data-testid="note-item-title">{title}</span>
+          {item.updated !== null && <time className="note-item-time muted" dateTime={new Date(item.updated).toISOString()} title={dateTime(item.updated)}>{timeAgo(item.updated)}</time>}
+        </div>
+        {(item.detail || badges.length > 0) && (
+          <div className="note-item-bottom">
+            <span className="note-item-detail muted">{item.detail}</span>
+            {badges.length > 0 && (
+              <span className="badges">
+                {badges.map((b) => (
+                  <span key={b} className={`badge badge-${b}`} data-testid="note-badge" data-badge={b} title={BADGE_TEXT[b].help}>
+                    {BADGE_TEXT[b].label}
+                  </span>
+                ))}
+              </span>
+            )}
+          </div>
+        )}
+      </li>,
+    );
+  }
+
   return (
     <ul
       ref={listRef}
       className="notes-list"
       role="listbox"
       aria-label={label}
+      aria-busy={hasMore && last >= items.length ? true : undefined}
       tabIndex={0}
       aria-activedescendant={selectedIndex >= 0 ? `note-${items[selectedIndex].id}` : undefined}
       data-testid="notes-list"
+      data-rows={items.length}
+      data-more={hasMore ? 'true' : 'false'}
       onKeyDown={onKeyDown}
+      onScroll={onScroll}
     >
-      {items.map((item) => {
-        const title = item.title.trim() || firstLine(item.detail) || 'Untitled';
-        return (
-          <li
-            key={item.id}
-            id={`note-${item.id}`}
-            role="option"
-            aria-selected={item.id === selectedId}
-            className="note-item"
-            data-testid="note-item"
-            data-note-id={item.id}
-            onClick={() => onSelect(item.id)}
-            onDoubleClick={() => onOpen(item.id)}
-          >
-            <div className="note-item-top">
-              <span className={`note-item-title${item.title.trim() ? '' : ' untitled'}`} data-testid="note-item-title">{title}</span>
-              {item.updated !== null && <time className="note-item-time muted" dateTime={new Date(item.updated).toISOString()} title={dateTime(item.updated)}>{timeAgo(item.updated)}</time>}
-            </div>
-            {(item.detail || item.badges.length > 0) && (
-              <div className="note-item-bottom">
-                <span className="note-item-detail muted">{item.detail}</span>
-                {item.badges.length > 0 && (
-                  <span className="badges">
-                    {item.badges.map((b) => (
-                      <span key={b} className={`badge badge-${b}`} data-testid="note-badge" data-badge={b} title={BADGE_TEXT[b].help}>
-                        {BADGE_TEXT[b].label}
-                      </span>
-                    ))}
-                  </span>
-                )}
-              </div>
-            )}
-          </li>
-        );
-      })}
+      <li className="notes-list-spacer" aria-hidden="true" role="presentation" style={{ height: items.length * ROW_HEIGHT + (hasMore ? ROW_HEIGHT : 0) }} />
+      {rows}
     </ul>
   );
 }

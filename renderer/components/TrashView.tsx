@@ -1,9 +1,13 @@
 // Trashed notes, newest first, each with "Restore". Trashing is a synced write like any other,
-// so a note trashed on one device shows up here on all of them.
+// so a note trashed on one device shows up here on all of them. Paged: the first page, then
+// "Show more"; a change refetches the first page and keeps what was loaded below it.
 
 import { useEffect, useState } from 'react';
-import type { NoteSummary, NotesApi } from '../../app/api.ts';
+import type { NotesApi } from '../../app/api.ts';
+import { appendPage, mergeFirstPage, type LoadedList } from '../list-model.ts';
 import { dateTime, errorMessage, firstLine, plainExcerpt, timeAgo } from '../format.ts';
+
+const PAGE = 200;
 
 interface Props {
   readonly api: NotesApi;
@@ -12,15 +16,16 @@ interface Props {
 }
 
 export function TrashView({ api, version, onRestored }: Props) {
-  const [notes, setNotes] = useState<NoteSummary[] | null>(null);
+  const [list, setList] = useState<LoadedList | null>(null);
+  const notes = list?.rows ?? null;
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
 
   useEffect(() => {
     let live = true;
-    api.listNotes({ trashed: true }).then((n) => {
+    api.notesPage({ trashed: true, limit: PAGE }).then((page) => {
       if (!live) return;
-      setNotes([...n].sort((a, b) => b.updated - a.updated));
+      setList((l) => (l === null ? { rows: page.notes, next: page.next } : mergeFirstPage(l, page)));
       setError(null);
     }).catch((e) => live && setError(errorMessage(e)));
     return () => {
@@ -32,10 +37,24 @@ export function TrashView({ api, version, onRestored }: Props) {
     setBusy(id);
     try {
       await api.restoreNote(id);
-      setNotes((n) => n?.filter((x) => x.id !== id) ?? null);
+      setList((l) => (l === null ? null : { rows: l.rows.filter((x) => x.id !== id), next: l.next }));
       onRestored(id);
     } catch (e) {
       setError(`Could not restore: ${errorMessage(e)}`);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const showMore = async (): Promise<void> => {
+    const cursor = list?.next;
+    if (!cursor) return;
+    setBusy('more');
+    try {
+      const page = await api.notesPage({ trashed: true, limit: PAGE, cursor });
+      setList((l) => (l !== null && l.next === cursor ? appendPage(l, page) : l));
+    } catch (e) {
+      setError(`Could not load more: ${errorMessage(e)}`);
     } finally {
       setBusy(null);
     }
@@ -64,6 +83,7 @@ export function TrashView({ api, version, onRestored }: Props) {
           ))}
         </ul>
       )}
+      {list?.next && <button type="button" className="btn" data-testid="trash-more" disabled={busy === 'more'} onClick={() => void showMore()}>Show more</button>}
     </section>
   );
 }
