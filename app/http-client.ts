@@ -3,7 +3,7 @@
 // scripts). Events come from GET /api/events read as a fetch stream, not EventSource: EventSource
 // cannot send the Authorization header, and a token in the URL would end up in logs and history.
 
-import type { ApiError, ApiEvent, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiError, ApiEvent, ExportFile, ImportBatch, ImportReport, Invite, Note, NoteSummary, NotesApi, SearchHit, SessionSummary, SyncState, TextField } from './api.ts';
 import { SseParser } from './sse-parser.ts';
 
 /** A rejected call: `code` is the server's error code (app/http-errors.ts) or one of E_NETWORK, E_TIMEOUT, E_BAD_RESPONSE. */
@@ -148,6 +148,14 @@ export class HttpNotesApi implements NotesApi {
 
   syncNow(): Promise<SessionSummary[]> {
     return this.call('POST', '/api/sync/now');
+  }
+
+  importMarkdown(batch: ImportBatch): Promise<ImportReport> {
+    return this.call('POST', '/api/import', batch);
+  }
+
+  exportMarkdown(opts: { trash?: boolean } = {}): Promise<ExportFile[]> {
+    return this.call('GET', `/api/export${opts.trash ? '?trash=1' : ''}`);
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

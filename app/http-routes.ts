@@ -16,6 +16,8 @@
 //   POST   /api/peers                  {address}             204                addPeer
 //   GET    /api/sync                   -                     200 SyncState      syncState
 //   POST   /api/sync/now               -                     200 SessionSummary[] syncNow
+//   POST   /api/import                 {root, files}         200 ImportReport   importMarkdown (one batch)
+//   GET    /api/export[?trash=1]       -                     200 ExportFile[]   exportMarkdown
 //   GET    /api/events                 -                     200 text/event-stream of ApiEvent (subscribe)
 //
 // Errors: `{ "error": { "code", "message" } }` with 400 (invalid input, malformed JSON), 401 (no or
@@ -24,7 +26,7 @@
 // 500 (a bug: generic message), 502 (E_DIAL_FAILED), 503 (E_SYNC_OFF: this host runs no sync).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NotesApi, TextField } from './api.ts';
+import type { ImportBatch, NotesApi, TextField } from './api.ts';
 import { only, readJsonObject, type JsonObject } from './http-body.ts';
 import { HttpError } from './http-errors.ts';
 
@@ -133,6 +135,13 @@ export const ROUTES: readonly Route[] = [
   },
   { method: 'GET', path: '/api/sync', handle: async ({ api }) => ok(await api.syncState()) },
   { method: 'POST', path: '/api/sync/now', handle: async ({ api }) => ok(await api.syncNow()) },
+  {
+    method: 'POST', path: '/api/import', handle: async ({ api, req }) => {
+      const body = only(await readJsonObject(req), ['root', 'files'], ['root', 'files']);
+      return ok(await api.importMarkdown(body as unknown as ImportBatch));
+    },
+  },
+  { method: 'GET', path: '/api/export', handle: async ({ api, query }) => ok(await api.exportMarkdown({ trash: flag(query, 'trash') })) },
   {
     method: 'GET', path: '/api/events', handle: async ({ events }) => {
       events();

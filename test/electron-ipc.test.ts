@@ -126,6 +126,7 @@ describe('sender check', () => {
     listNotes: [], getNote: ['0123456789abcdef'], createNote: [{ title: 'x' }], saveNote: ['0123456789abcdef', { body: 'x' }],
     trashNote: ['0123456789abcdef'], restoreNote: ['0123456789abcdef'], search: ['x'], conflicts: [],
     resolve: ['0123456789abcdef', 'title', 'x'], invite: [], join: ['AAAAA'], addPeer: ['/ip4/127.0.0.1/tcp/1'], syncState: [], syncNow: [],
+    importMarkdown: [{ root: 'r', files: [{ path: 'a.md', data: 'eA==', size: 1, modified: 1 }] }], exportMarkdown: [],
   };
   const otherWindow = contents();
   const foreign: [string, () => SenderEvent][] = [
@@ -222,6 +223,15 @@ describe('payload validation', () => {
     ['addPeer', [['/ip4/1.2.3.4']], 'E_INVALID_VALUE'],
     ['syncState', [1], 'E_INVALID_VALUE'],
     ['syncNow', [{}], 'E_INVALID_VALUE'],
+    ['importMarkdown', [], 'E_INVALID_VALUE', /takes 1 argument/],
+    ['importMarkdown', [[]], 'E_INVALID_VALUE', /batch/],
+    ['importMarkdown', [{ root: 'r' }], 'E_INVALID_VALUE', /files must be an array/],
+    ['importMarkdown', [{ root: 'a/b', files: [] }], 'E_INVALID_VALUE', /root/],
+    ['importMarkdown', [{ root: 'r', files: [{ path: 'a.md', data: 'not base64!', size: 1, modified: 1 }] }], 'E_INVALID_VALUE', /base64/],
+    ['importMarkdown', [{ root: 'r', files: [{ path: 'a.md', data: 'eA==', size: 1, modified: 1 }, { path: 'b.md', size: -1, modified: 1 }] }], 'E_INVALID_VALUE', /size/],
+    ['importMarkdown', [{ root: 'r', files: [{ path: 'a.md', size: 1, modified: 1, mode: 7 }] }], 'E_INVALID_VALUE', /unknown field "mode"/],
+    ['exportMarkdown', [{ trash: 'yes' }], 'E_INVALID_VALUE', /trash/],
+    ['exportMarkdown', [{ all: true }], 'E_INVALID_VALUE', /unknown field "all"/],
   ];
 
   before(async () => {

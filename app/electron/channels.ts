@@ -6,7 +6,7 @@
 /** Every NotesApi method but subscribe, which is the event channel below. */
 export const OPERATIONS = [
   'listNotes', 'getNote', 'createNote', 'saveNote', 'trashNote', 'restoreNote', 'search', 'conflicts',
-  'resolve', 'invite', 'join', 'addPeer', 'syncState', 'syncNow',
+  'resolve', 'invite', 'join', 'addPeer', 'syncState', 'syncNow', 'importMarkdown', 'exportMarkdown',
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];

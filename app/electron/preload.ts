@@ -45,6 +45,8 @@ const notesApi: NotesApi = {
   addPeer: (address) => call('addPeer', address),
   syncState: () => call('syncState'),
   syncNow: () => call('syncNow'),
+  importMarkdown: (batch) => call('importMarkdown', batch),
+  exportMarkdown: (opts) => call('exportMarkdown', opts),
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError('subscribe needs a listener function');
     // A listener passed twice gets its own entry, so each unsubscribe removes only its own.
