@@ -7,6 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type CSSProperties }
 import type { Note, NoteSummary, NotesApi, SearchHit, SyncState } from '../app/api.ts';
 import { ConflictsView } from './components/ConflictsView.tsx';
 import { DebugPanel } from './components/DebugPanel.tsx';
+import { MarkdownMenu } from './components/MarkdownMenu.tsx';
 import { NoteEditor, type NoteChange, type NoteEditorHandle } from './components/NoteEditor.tsx';
 import { NotesList, type Badge, type ListItem } from './components/NotesList.tsx';
 import { PairingView } from './components/PairingView.tsx';
@@ -395,6 +396,7 @@ export function App({ api }: { api: NotesApi }) {
           ))}
         </nav>
         <div className="topbar-right">
+          <MarkdownMenu api={api} onImported={() => void refreshList()} />
           <span className={`sync-status ${syncError ? 'off' : connected > 0 ? 'ok' : 'idle'}`} data-testid="sync-status" role="status">
             <span className="dot" aria-hidden="true" />
             {syncError ? 'Sync off' : sync ? (connected > 0 ? `${connected} device${connected === 1 ? '' : 's'} connected` : 'No devices connected') : 'Connecting…'}

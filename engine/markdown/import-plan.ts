@@ -93,13 +93,15 @@ function utf8Length(s: string): number {
 
 /**
  * Decides every file. Files are taken in path order so the outcome does not depend on the order
- * a host listed them in. `byId` (id -> path) carries the ids taken across the batches of one
+ * a host listed them in. Files that are not Markdown, or sit in hidden folders, are passed over
+ * (a browser's folder picker hands over every file). `byId` (id -> path) carries the ids taken across the batches of one
  * import, so two files claiming one id are caught in different batches too.
  */
 export function planImport(root: string, files: readonly SourceFile[], byId: Map<string, string> = new Map()): ImportPlan {
   const notes: PlannedNote[] = [];
   const skipped: SkippedFile[] = [];
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // Attachments, settings folders and the like: not notes, and not worth a line in the report.
+  const sorted = files.filter((f) => f.error !== undefined || isImportable(f.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of sorted) {
     const skip = (reason: SkipReason, message: string): void => {
       skipped.push({ path: file.path, reason, message });
