@@ -169,8 +169,30 @@ export const ipcMain = {
 
 export const dialog = {
   errors: [] as { title: string; content: string }[],
+  /** What the next folder dialogs answer (the test plays the user); empty: cancelled. */
+  openAnswers: [] as string[],
+  messages: [] as { type: string; message: string; detail: string }[],
   showErrorBox(title: string, content: string): void {
     this.errors.push({ title, content });
+  },
+  async showOpenDialog(...args: any[]): Promise<{ canceled: boolean; filePaths: string[] }> {
+    void args;
+    const answer = this.openAnswers.shift();
+    return answer === undefined ? { canceled: true, filePaths: [] } : { canceled: false, filePaths: [answer] };
+  },
+  async showMessageBox(opts: { type: string; message: string; detail: string }): Promise<{ response: number }> {
+    this.messages.push({ type: opts.type, message: opts.message, detail: opts.detail });
+    return { response: 0 };
+  },
+};
+
+export const Menu = {
+  application: null as { template: any[] } | null,
+  buildFromTemplate(template: any[]): { template: any[] } {
+    return { template };
+  },
+  setApplicationMenu(menu: { template: any[] } | null): void {
+    this.application = menu;
   },
 };
 
@@ -180,4 +202,4 @@ export const fake = {
   windows: [] as BrowserWindow[],
 };
 
-export default { app, BrowserWindow, dialog, ipcMain, protocol, session };
+export default { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session };
