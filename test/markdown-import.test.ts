@@ -177,6 +177,19 @@ describe('markdown import', () => {
     assert.deepEqual(report.skipped.filter((s) => s.reason === 'unreadable').map((s) => s.path), ['Welcome.md']);
   });
 
+  test('a large folder goes in batches of 200 files, one transaction and one progress report each', async () => {
+    const notes = vault('batches');
+    const commits: number[] = [];
+    notes.replica.onChange((e) => commits.push(e.records.length));
+    const files = Array.from({ length: 450 }, (_, i) => async () => ({ path: `n${i}.md`, bytes: new TextEncoder().encode(`# N${i}\n`), size: 5, modified: 1_000 + i }));
+    const progress: string[] = [];
+    const report = await importFiles(notes, 'big', files, (p) => progress.push(`${p.done}/${p.total}`));
+    assert.equal(report.created, 450);
+    assert.deepEqual(progress, ['200/450', '400/450', '450/450']);
+    assert.equal(commits.length, 3);
+    assert.equal(notes.list().length, 450);
+  });
+
   test('a batch that fails to commit writes nothing: no note is half imported', async () => {
     class FailingStore extends MemoryStore {
       fail = true;

@@ -17,6 +17,8 @@ export interface ImportProgress {
 
 /** Files per transaction: large enough to be fast, small enough to show progress and stay short. */
 export const IMPORT_BATCH_FILES = 200;
+/** ...and at most this much file content, so memory stays bounded whatever the files' sizes. */
+export const IMPORT_BATCH_BYTES = 32 * 1024 * 1024;
 
 function same(note: Note, p: PlannedNote): boolean {
   return note.title === p.title && note.body === p.body && note.folder === p.folder && note.created === p.created && note.trashed === p.trashed;
@@ -56,9 +58,9 @@ export function importBatch(notes: Notes, root: string, files: readonly SourceFi
 }
 
 /**
- * Imports any number of files, IMPORT_BATCH_FILES per transaction, reporting progress after
- * each. Files whose contents are read lazily (`load`) are read one batch at a time, so a large
- * folder never sits in memory whole.
+ * Imports any number of files, a batch per transaction (at most IMPORT_BATCH_FILES files or
+ * IMPORT_BATCH_BYTES of contents), reporting progress after each. Files given as loaders are read
+ * one at a time as their batch fills, so a large folder never sits in memory whole.
  */
 export async function importFiles(
   notes: Notes, root: string, files: readonly (SourceFile | (() => Promise<SourceFile>))[],
@@ -66,10 +68,22 @@ export async function importFiles(
 ): Promise<ImportReport> {
   let report = emptyReport();
   const ids = new Map<string, string>();
-  for (let i = 0; i < files.length; i += IMPORT_BATCH_FILES) {
-    const batch = await Promise.all(files.slice(i, i + IMPORT_BATCH_FILES).map((f) => (typeof f === 'function' ? f() : f)));
+  let batch: SourceFile[] = [];
+  let bytes = 0;
+  let done = 0;
+  const flush = (): void => {
     report = addReports(report, importBatch(notes, root, batch, ids));
-    onProgress?.({ done: Math.min(i + IMPORT_BATCH_FILES, files.length), total: files.length });
+    done += batch.length;
+    batch = [];
+    bytes = 0;
+    onProgress?.({ done, total: files.length });
+  };
+  for (const f of files) {
+    const file = typeof f === 'function' ? await f() : f;
+    batch.push(file);
+    bytes += file.bytes?.length ?? 0;
+    if (batch.length >= IMPORT_BATCH_FILES || bytes >= IMPORT_BATCH_BYTES) flush();
   }
+  if (batch.length > 0 || files.length === 0) flush();
   return report;
 }
