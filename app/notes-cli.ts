@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ExportFile, ImportFileData, ImportReport, NotesApi } from './api.ts';
-import { readApiAddress } from './api-address.ts';
+import { apiAddressPath, readApiAddress } from './api-address.ts';
 import { HttpNotesApi } from './http-client.ts';
 import { MAX_BATCH_FILES } from './markdown-batch.ts';
 import { loadOrCreateToken } from './token.ts';
@@ -60,7 +60,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
 export async function runningPeerApi(dataDir: string): Promise<NotesApi | null> {
   const address = await readApiAddress(dataDir);
   if (address === null) return null;
-  return new HttpNotesApi({ baseUrl: address.url, token: await loadOrCreateToken(dataDir), timeoutMs: 10 * 60_000 });
+  const api = new HttpNotesApi({ baseUrl: address.url, token: await loadOrCreateToken(dataDir), timeoutMs: 10 * 60_000 });
+  // Any answer (even "sync is off") means the peer is there; silence means the file is stale.
+  await api.syncState().catch((e: { code?: string }) => {
+    if (e.code === 'E_NETWORK' || e.code === 'E_TIMEOUT') {
+      throw new Error(`${apiAddressPath(dataDir)} names a peer (process ${address.pid}) at ${address.url} that does not answer; if no peer runs on ${dataDir}, delete that file`);
+    }
+  });
+  return api;
 }
 
 /** Sends a folder to an API in batches that each fit one request and one transaction. */

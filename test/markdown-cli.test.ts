@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { MAX_VALUE_BYTES } from '../engine/core/limits.ts';
@@ -99,6 +99,17 @@ describe('notes CLI', { timeout: 120_000 }, () => {
     assert.equal(e.code, 0, e.stderr);
     assert.match(e.stderr, /directly on the store/);
     assert.equal(readdirSync(out).filter((n) => n.endsWith('.md')).length, 2, 'the two notes at the top level: Welcome to the vault.md and Broken front matter.md');
+
+    const missing = await cli('import', join(data, 'no such folder'), '--data', data);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /E_INVALID_VALUE: cannot open folder .*no such folder/);
+
+    // A recorded peer that does not answer is reported, never silently bypassed.
+    writeFileSync(join(data, 'api-address'), JSON.stringify({ url: 'http://127.0.0.1:9', pid: process.pid }));
+    const stale = await cli('import', src, '--data', data);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /does not answer; if no peer runs on .* delete that file/);
+    rmSync(join(data, 'api-address'));
 
     const bad = await cli('import', '--data', data);
     assert.equal(bad.code, 2);
