@@ -162,6 +162,17 @@ describe('markdown import', () => {
     assert.equal(edited.updated, wall);
   });
 
+  test('a title over the value limit skips its file, not the batch', async () => {
+    const notes = vault('long-title');
+    const enc = new TextEncoder();
+    const report = await importFiles(notes, 'r', [
+      { path: 'long.md', bytes: enc.encode(`---\ntitle: "${'t'.repeat(MAX_VALUE_BYTES + 1)}"\n---\nx`), size: MAX_VALUE_BYTES + 20, modified: 1 },
+      { path: 'ok.md', bytes: enc.encode('# fine'), size: 6, modified: 1 },
+    ]);
+    assert.deepEqual(report.skipped.map((s) => [s.path, s.reason]), [['long.md', 'too-large']]);
+    assert.equal(report.created, 1);
+  });
+
   test('an unreadable file is skipped with the reason', async (t) => {
     if (process.getuid?.() === 0) {
       // Root reads anything, so a host reports the failure the way the folder reader would.

@@ -133,6 +133,11 @@ export function planImport(root: string, files: readonly SourceFile[], byId: Map
       skip('too-large', `the body is ${bodyBytes} bytes; a note holds at most ${MAX_VALUE_BYTES} bytes`);
       continue;
     }
+    // A title is a value like the body: over the limit, the whole batch's write would be refused.
+    if (fields.title !== undefined && utf8Length(fields.title) > MAX_VALUE_BYTES) {
+      skip('too-large', `the title is ${utf8Length(fields.title)} bytes; a note's title holds at most ${MAX_VALUE_BYTES} bytes`);
+      continue;
+    }
     const parts = file.path.normalize('NFC').split('/');
     const name = parts[parts.length - 1].replace(MARKDOWN_EXT, '');
     let dirs = parts.slice(0, -1);
