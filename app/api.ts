@@ -68,6 +68,31 @@ export type ApiEvent =
   | { readonly type: 'notes-changed'; readonly ids: readonly string[]; readonly origin: SyncPath }
   | { readonly type: 'sync-state'; readonly state: SyncState };
 
+export type { ExportFile, ImportedFile, ImportReport, ImportStatus, SkippedFile, SkipReason } from '../engine/core/markdown-types.ts';
+import type { ExportFile, ImportReport } from '../engine/core/markdown-types.ts';
+
+/** One file of a Markdown import, as a host or the browser read it. */
+export interface ImportFileData {
+  /** Relative to the imported folder, '/'-separated (the browser's webkitRelativePath minus the folder). */
+  readonly path: string;
+  /** The file's bytes, base64; left out for a file too large to be a note (then `size` tells). */
+  readonly data?: string;
+  readonly size: number;
+  /** Last modification, ms since the epoch. */
+  readonly modified: number;
+  readonly created?: number;
+}
+
+/**
+ * One batch of an import: written in one transaction. `root` is the imported folder's name: with
+ * a file's path it gives the note its stable id, so importing the same folder again updates
+ * instead of duplicating.
+ */
+export interface ImportBatch {
+  readonly root: string;
+  readonly files: readonly ImportFileData[];
+}
+
 export interface ApiError {
   readonly code: string;
   readonly message: string;
@@ -133,6 +158,10 @@ export interface NotesApi {
   /** Inviting: confirms (the vault secret is sent) or refuses (nothing is sent) a request. */
   answerPairing(peerId: string, accept: boolean): Promise<PairingState>;
   stopPairing(): Promise<PairingState>;
+  /** Imports one batch of Markdown files (one transaction); large folders are sent in several. */
+  importMarkdown(batch: ImportBatch): Promise<ImportReport>;
+  /** Every note as a Markdown file (front matter id, title, created, updated), and with `trash` the trash. */
+  exportMarkdown(opts?: { trash?: boolean }): Promise<ExportFile[]>;
   /** Change events; returns an unsubscribe function. */
   subscribe(listener: (event: ApiEvent) => void): () => void;
 }

@@ -2,8 +2,11 @@
 // run. It turns engine objects into the plain DTOs of app/api.ts and engine errors into ApiErrors.
 // Sync (libp2p) is optional so the same host serves an offline vault.
 
-import type { ApiEvent, DeviceSelf, ForgetResult, HistoryVersion, Invite, Note, NotesApi, NotesPage, NoteSummary, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiEvent, DeviceSelf, ExportFile, ForgetResult, HistoryVersion, ImportReport, Invite, Note, NotesApi, NotesPage, NoteSummary, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
 import { decodeNotesCursor, decodeSearchCursor, encodeNotesCursor, encodeSearchCursor, MAX_PAGE, pageLimit } from './list-cursor.ts';
+import { checkImportBatch } from './markdown-batch.ts';
+import { importBatch } from '../engine/markdown/importer.ts';
+import { exportFiles } from '../engine/markdown/vault-folder.ts';
 import { EngineError, ValidationError } from '../engine/core/errors.ts';
 import { logger } from '../engine/log.ts';
 import { Notes, parseNoteKey } from '../engine/notes.ts';
@@ -198,6 +201,17 @@ export class Host implements NotesApi {
 
   async stopPairing(): Promise<PairingState> {
     return this.requireSync().pairing.stop();
+  }
+
+  async importMarkdown(batch: unknown): Promise<ImportReport> {
+    const { root, files } = checkImportBatch(batch);
+    return importBatch(this.notes, root, files);
+  }
+
+  async exportMarkdown(opts: { trash?: boolean } = {}): Promise<ExportFile[]> {
+    if (opts === null || typeof opts !== 'object') throw new ValidationError('E_INVALID_VALUE', 'export options must be an object {trash?}');
+    if (opts.trash !== undefined && typeof opts.trash !== 'boolean') throw new ValidationError('E_INVALID_VALUE', 'trash must be true or false');
+    return exportFiles(this.notes, { trash: opts.trash === true });
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

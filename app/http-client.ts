@@ -3,7 +3,7 @@
 // scripts). Events come from GET /api/events read as a fetch stream, not EventSource: EventSource
 // cannot send the Authorization header, and a token in the URL would end up in logs and history.
 
-import type { ApiError, ApiEvent, DeviceSelf, ForgetResult, HistoryVersion, Invite, Note, NotesApi, NotesPage, NoteSummary, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiError, ApiEvent, DeviceSelf, ExportFile, ForgetResult, HistoryVersion, ImportBatch, ImportReport, Invite, Note, NotesApi, NotesPage, NoteSummary, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
 import { DEFAULT_PAGE, MAX_PAGE } from './page-limits.ts';
 
 /** Ids per summaries request: 200 ids of 64 characters still fit a request line. */
@@ -211,6 +211,14 @@ export class HttpNotesApi implements NotesApi {
 
   stopPairing(): Promise<PairingState> {
     return this.call('POST', '/api/pairing/stop');
+  }
+
+  importMarkdown(batch: ImportBatch): Promise<ImportReport> {
+    return this.call('POST', '/api/import', batch);
+  }
+
+  exportMarkdown(opts: { trash?: boolean } = {}): Promise<ExportFile[]> {
+    return this.call('GET', `/api/export${opts.trash ? '?trash=1' : ''}`);
   }
 
   subscribe(listener: (event: ApiEvent) => void): () => void {

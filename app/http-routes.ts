@@ -27,6 +27,8 @@
 //   POST   /api/pairing/request        {peerId}              200 PairingState   requestPairing
 //   POST   /api/pairing/answer         {peerId, accept}      200 PairingState   answerPairing
 //   POST   /api/pairing/stop           -                     200 PairingState   stopPairing
+//   POST   /api/import                 {root, files}         200 ImportReport   importMarkdown (one batch)
+//   GET    /api/export[?trash=1]       -                     200 ExportFile[]   exportMarkdown
 //   GET    /api/events                 -                     200 text/event-stream of ApiEvent (subscribe)
 //
 // Errors: `{ "error": { "code", "message" } }` with 400 (invalid input, malformed JSON), 401 (no or
@@ -35,7 +37,7 @@
 // 500 (a bug: generic message), 502 (E_DIAL_FAILED), 503 (E_SYNC_OFF: this host runs no sync).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NotesApi, TextField } from './api.ts';
+import type { ImportBatch, NotesApi, TextField } from './api.ts';
 import { only, readJsonObject, type JsonObject } from './http-body.ts';
 import { HttpError } from './http-errors.ts';
 import { MAX_PAGE } from './page-limits.ts';
@@ -232,6 +234,13 @@ export const ROUTES: readonly Route[] = [
     },
   },
   { method: 'POST', path: '/api/pairing/stop', handle: async ({ api }) => ok(await api.stopPairing()) },
+  {
+    method: 'POST', path: '/api/import', handle: async ({ api, req }) => {
+      const body = only(await readJsonObject(req), ['root', 'files'], ['root', 'files']);
+      return ok(await api.importMarkdown(body as unknown as ImportBatch));
+    },
+  },
+  { method: 'GET', path: '/api/export', handle: async ({ api, query }) => ok(await api.exportMarkdown({ trash: flag(query, 'trash') })) },
   {
     method: 'GET', path: '/api/events', handle: async ({ events }) => {
       events();

@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
+import { removeApiAddress, writeApiAddress } from './api-address.ts';
 import { Host } from './host.ts';
 import { startApiServer } from './http-server.ts';
 import { loadOrCreateToken, tokenPath } from './token.ts';
@@ -137,6 +138,8 @@ async function main(): Promise<void> {
   const server = await startApiServer(host, { host: args.http.host, port: args.http.port, token, staticDir: args.ui ?? undefined });
   // The token rides in the fragment: the browser never sends it to the server (app/browser-bridge.ts).
   const ui = args.ui === null ? {} : { ui: `${server.url}/#token=${encodeURIComponent(token)}` };
+  // So `npm run notes -- ... --data DIR` finds this peer and goes through its API.
+  await writeApiAddress(args.data, server.url);
   const fresh = node.freshStart === null ? {} : { startedFresh: { damaged: node.freshStart.damagedPath, recovered: node.freshStart.recoveredPath, notes: node.freshStart.notes } };
   process.stdout.write(`${JSON.stringify({ api: server.url, tokenPath: tokenPath(args.data), peerId: node.peerId, vault: node.vaultId, addresses: node.addresses(), ...ui, ...fresh })}\n`);
 
@@ -146,6 +149,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('stopping', { signal });
     // API first (no new writes), then the engine: its last rumor flush, then the store closes.
+    await removeApiAddress(args.data).catch((e) => log.warn('could not remove the api-address file', { error: e }));
     await server.close().catch((e) => log.warn('api close failed', { error: e }));
     host.close();
     await node.stop().catch((e) => log.error('engine stop failed', { error: e }));

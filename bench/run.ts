@@ -1,6 +1,6 @@
 // `npm run bench [-- --json] [-- --quick]`: prints every benchmark's figures. Not a test: the
 // figures are read by people (and the README), never asserted against the clock.
-// `--only=anti-entropy|write|open|gossip|initial-sync|framing|fuzz|rounds|merge|ui-scale` runs one section.
+// `--only=anti-entropy|write|open|markdown|gossip|initial-sync|framing|fuzz|rounds|merge|ui-scale` runs one section.
 
 import { framingRows } from './ae-framing.ts';
 import { fuzzRows } from './fuzz.ts';
@@ -8,6 +8,7 @@ import { antiEntropyRows, type AeRow } from './anti-entropy.ts';
 import { chaosRoundsRows } from './chaos-rounds.ts';
 import { DEFAULT_GOSSIP_CONFIGS, gossipLatencyRows } from './gossip-latency.ts';
 import { initialSyncRows } from './initial-sync.ts';
+import { markdownRows } from './markdown.ts';
 import type { Mode } from '../engine/core/protocol.ts';
 import { openRows } from './store-open.ts';
 import { throughputRows } from './write-throughput.ts';
@@ -61,6 +62,10 @@ if (!only || only === 'open') {
 if (!only || only === 'merge') {
   emit('merge: 3-way merge of a ~100 KB note (best of 5), vs the bare node-diff3 call; heap bytes allocated by one merge', mergeRows([10, 1000]) as unknown as Record<string, unknown>[]);
   emit('history: one note (~2.5 KB body) edited with base, one line per save, on SQLite; file growth', historyRows(quick ? 300 : 1000) as unknown as Record<string, unknown>[]);
+}
+
+if (!only || only === 'markdown') {
+  emit('markdown: folder import/export vs raw file reads/writes of the same files (ratio = ours / raw)', (await markdownRows(quick ? [500] : [1000, 5000])) as unknown as Record<string, unknown>[]);
 }
 
 // The sections below run real libp2p nodes on 127.0.0.1 (mDNS off, ports picked by the OS).

@@ -5,15 +5,22 @@
 //   note/<id>/body     text (Markdown)
 //   note/<id>/created  wall ms as decimal text, written once
 //   note/<id>/trashed  "1" in the trash, "0" restored (absent: not trashed)
+//   note/<id>/folder   sub-folder path ('/'-separated) the note was imported from (absent: top)
+//   note/<id>/updated  wall ms as decimal text: an update time carried in by an import
 //
-// "updated" is derived (newest winning field write), so it never causes a conflict itself.
+// "updated" is derived (newest winning field write), so it never causes a conflict itself. An
+// import must keep the file's own time instead, yet its writes are stamped now (the clock only
+// moves forward): so it also writes the `updated` field, last in its batch. That value counts
+// while no other field of the note has a newer winning stamp; the first later edit takes over
+// again with its own write time, as for any note.
 // Trashing is a field write, not a tombstone, so a concurrent edit is kept in the trashed note
 // and comes back with it on restore.
 
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from './core/errors.ts';
+import { compareStamps } from './core/clock.ts';
 import { dotKey, type HistoryEntry } from './core/history.ts';
-import { compareDots, dotOf, knows, sameDots, winner, type Context, type Dot, type KeyState, type Version } from './core/record.ts';
+import { compareDots, dotOf, knows, sameDots, stampOf, winner, type Context, type Dot, type KeyState, type Version } from './core/record.ts';
 import { decodeRev, encodeRev, type FieldRev } from './core/rev.ts';
 import { merge3 } from './core/text-merge.ts';
 import { mergeState } from './note-merge.ts';
@@ -23,7 +30,7 @@ import type { DocEntry, DocPosition } from './store/store.ts';
 
 export type { ConflictVersion, HistoryVersion, Note, TextField };
 
-export const NOTE_FIELDS = ['title', 'body', 'created', 'trashed'] as const;
+export const NOTE_FIELDS = ['title', 'body', 'created', 'trashed', 'folder', 'updated'] as const;
 export type NoteField = (typeof NOTE_FIELDS)[number];
 
 const ID_RE = /^[0-9a-z][0-9a-z-]{0,63}$/;
@@ -95,13 +102,18 @@ function assemble(id: string, get: (key: string) => KeyState | undefined): Note 
   if (NOTE_FIELDS.every((f) => states[f] === undefined)) return undefined;
   let updated = 0;
   let earliest = Number.MAX_SAFE_INTEGER;
+  const carried = winner(states.updated);
+  let carriedIsNewest = carried !== undefined;
   for (const f of NOTE_FIELDS) {
     const w = winner(states[f]);
-    if (w) {
+    if (w && f !== 'updated') {
       updated = Math.max(updated, w.wall);
       earliest = Math.min(earliest, w.wall);
+      if (carried && compareStamps(stampOf(w), stampOf(carried)) > 0) carriedIsNewest = false;
     }
   }
+  const carriedMs = Number(carried?.value);
+  if (carriedIsNewest && Number.isSafeInteger(carriedMs) && carriedMs > 0) updated = carriedMs;
   const conflicts: Partial<Record<TextField, ConflictVersion[]>> = {};
   for (const f of ['title', 'body'] as const) {
     const versions = distinctVersions(states[f]);
@@ -115,6 +127,7 @@ function assemble(id: string, get: (key: string) => KeyState | undefined): Note 
     created: Number.isSafeInteger(created) && created > 0 ? created : earliest,
     updated,
     trashed: text(states.trashed) === '1',
+    folder: text(states.folder),
     conflicts,
     rev: encodeRev({ title: fieldRev(states.title), body: fieldRev(states.body) }),
   };
@@ -167,6 +180,17 @@ function textOf(dots: readonly Dot[], state: KeyState | undefined, history: read
 export interface NoteEdit {
   readonly title?: string;
   readonly body?: string;
+}
+
+/** A whole note as an import brings it (engine/markdown/importer.ts). */
+export interface ImportedNote {
+  readonly id: string;
+  readonly title: string;
+  readonly body: string;
+  readonly folder: string;
+  readonly created: number;
+  readonly updated: number;
+  readonly trashed: boolean;
 }
 
 export class Notes {
@@ -278,6 +302,31 @@ export class Notes {
     return out.sort((a, b) => b.supersededAt - a.supersededAt || (a.version < b.version ? 1 : -1));
   }
 
+  /**
+   * Writes imported notes, all in one transaction through the one write path (so they sync like
+   * any edit). A new note gets every field; an existing one only the fields that differ. Each
+   * note's `updated` goes last, so its stamp is the note's newest (see the header).
+   */
+  importBatch(notes: readonly ImportedNote[]): void {
+    const writes: Write[] = [];
+    for (const n of notes) {
+      validateNoteId(n.id);
+      const current = this.get(n.id);
+      const fields: [NoteField, string][] = [
+        ['title', n.title], ['body', n.body], ['created', String(n.created)], ['folder', n.folder], ['trashed', n.trashed ? '1' : '0'],
+      ];
+      for (const [field, value] of fields) {
+        if (current === undefined) {
+          // A new note leaves out what absence already says, like create() does.
+          if ((field === 'folder' && value === '') || (field === 'trashed' && !n.trashed)) continue;
+        } else if (value === this.fieldText(current, field)) continue;
+        writes.push({ key: noteKey(n.id, field), value });
+      }
+      writes.push({ key: noteKey(n.id, 'updated'), value: String(n.updated) });
+    }
+    if (writes.length > 0) this.replica.write(writes);
+  }
+
   /** Ends a conflict: the chosen or merged text supersedes every version of the field. */
   resolve(id: string, field: TextField, value: string): Note {
     this.require(id);
@@ -333,6 +382,15 @@ export class Notes {
     const note = this.require(id);
     if (note.trashed !== trashed) this.replica.write([{ key: noteKey(id, 'trashed'), value: trashed ? '1' : '0' }]);
     return this.get(id)!;
+  }
+
+  private fieldText(note: Note, field: NoteField): string {
+    switch (field) {
+      case 'created': return String(note.created);
+      case 'updated': return String(note.updated);
+      case 'trashed': return note.trashed ? '1' : '0';
+      default: return note[field];
+    }
   }
 
   private require(id: string): Note {

@@ -9,6 +9,7 @@ import type { Note, NoteSummary, NotesApi, SearchHit, SyncState } from '../app/a
 import { appendPage, applySummaries, EMPTY_LIST, mergeFirstPage, type LoadedList } from './list-model.ts';
 import { ConflictsView } from './components/ConflictsView.tsx';
 import { DebugPanel } from './components/DebugPanel.tsx';
+import { MarkdownMenu } from './components/MarkdownMenu.tsx';
 import { NoteEditor, type NoteChange, type NoteEditorHandle } from './components/NoteEditor.tsx';
 import { NotesList, type Badge, type ListItem } from './components/NotesList.tsx';
 import { PairingView } from './components/PairingView.tsx';
@@ -508,6 +509,7 @@ export function App({ api }: { api: NotesApi }) {
           ))}
         </nav>
         <div className="topbar-right">
+          <MarkdownMenu api={api} onImported={() => void refreshList()} />
           <span className={`sync-status ${syncError ? 'off' : connected > 0 ? 'ok' : 'idle'}`} data-testid="sync-status" role="status">
             <span className="dot" aria-hidden="true" />
             {syncError ? 'Sync off' : sync ? (connected > 0 ? `${connected} device${connected === 1 ? '' : 's'} connected` : 'No devices connected') : 'Connecting…'}

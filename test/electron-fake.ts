@@ -172,12 +172,31 @@ export const dialog = {
   /** Every message box shown, and the buttons the test's user will press, in order. */
   boxes: [] as any[],
   answers: [] as number[],
+  /** What the next folder dialogs answer (the test plays the user); empty: cancelled. */
+  openAnswers: [] as string[],
+  messages: [] as { type: string; message: string; detail: string }[],
   showErrorBox(title: string, content: string): void {
     this.errors.push({ title, content });
   },
+  async showOpenDialog(...args: any[]): Promise<{ canceled: boolean; filePaths: string[] }> {
+    void args;
+    const answer = this.openAnswers.shift();
+    return answer === undefined ? { canceled: true, filePaths: [] } : { canceled: false, filePaths: [answer] };
+  },
   async showMessageBox(options: any): Promise<{ response: number; checkboxChecked: boolean }> {
     this.boxes.push(options);
+    this.messages.push({ type: options.type, message: options.message, detail: options.detail });
     return { response: this.answers.shift() ?? options.cancelId ?? 0, checkboxChecked: false };
+  },
+};
+
+export const Menu = {
+  application: null as { template: any[] } | null,
+  buildFromTemplate(template: any[]): { template: any[] } {
+    return { template };
+  },
+  setApplicationMenu(menu: { template: any[] } | null): void {
+    this.application = menu;
   },
 };
 
@@ -187,4 +206,4 @@ export const fake = {
   windows: [] as BrowserWindow[],
 };
 
-export default { app, BrowserWindow, dialog, ipcMain, protocol, session };
+export default { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session };

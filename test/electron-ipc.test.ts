@@ -128,6 +128,7 @@ describe('sender check', () => {
     resolve: ['0123456789abcdef', 'title', 'x'], invite: [], join: ['AAAAA'], addPeer: ['/ip4/127.0.0.1/tcp/1'], syncState: [], syncNow: [], renameDevice: ['laptop'], forgetDevice: ['12D3KooWabc'],
     pairingState: [], startPairing: ['invite'], requestPairing: ['12D3KooWabc'], answerPairing: ['12D3KooWabc', false], stopPairing: [],
     history: ['0123456789abcdef'],
+    importMarkdown: [{ root: 'r', files: [{ path: 'a.md', data: 'eA==', size: 1, modified: 1 }] }], exportMarkdown: [],
   };
   const otherWindow = contents();
   const foreign: [string, () => SenderEvent][] = [
@@ -251,6 +252,15 @@ describe('payload validation', () => {
     ['requestPairing', [null], 'E_INVALID_VALUE'],
     ['answerPairing', ['12D3KooWabc', 'yes'], 'E_INVALID_VALUE', /accept must be true or false/],
     ['stopPairing', [1], 'E_INVALID_VALUE'],
+    ['importMarkdown', [], 'E_INVALID_VALUE', /takes 1 argument/],
+    ['importMarkdown', [[]], 'E_INVALID_VALUE', /batch/],
+    ['importMarkdown', [{ root: 'r' }], 'E_INVALID_VALUE', /files must be an array/],
+    ['importMarkdown', [{ root: 'a/b', files: [] }], 'E_INVALID_VALUE', /root/],
+    ['importMarkdown', [{ root: 'r', files: [{ path: 'a.md', data: 'not base64!', size: 1, modified: 1 }] }], 'E_INVALID_VALUE', /base64/],
+    ['importMarkdown', [{ root: 'r', files: [{ path: 'a.md', data: 'eA==', size: 1, modified: 1 }, { path: 'b.md', size: -1, modified: 1 }] }], 'E_INVALID_VALUE', /size/],
+    ['importMarkdown', [{ root: 'r', files: [{ path: 'a.md', size: 1, modified: 1, mode: 7 }] }], 'E_INVALID_VALUE', /unknown field "mode"/],
+    ['exportMarkdown', [{ trash: 'yes' }], 'E_INVALID_VALUE', /trash/],
+    ['exportMarkdown', [{ all: true }], 'E_INVALID_VALUE', /unknown field "all"/],
   ];
 
   before(async () => {

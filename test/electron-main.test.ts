@@ -5,7 +5,7 @@
 // app:// file server, the session and page policies, the quit sequence.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,8 @@ import { buildElectron } from '../app/electron/build.ts';
 import { EVENT_CHANNEL } from '../app/electron/channels.ts';
 import { RENDERER_CSP, RENDERER_URL } from '../app/electron/window-options.ts';
 import { SqliteStore } from '../engine/store/sqlite.ts';
-import { app, FakeEvent, fake, ipcMain, protocol, session } from './electron-fake.ts';
+import { app, dialog, FakeEvent, fake, ipcMain, Menu, protocol, session } from './electron-fake.ts';
+import { EXPORT_LABEL, IMPORT_LABEL } from '../app/electron/markdown-menu.ts';
 
 process.env.NOTES_LOG ??= 'silent';
 const T = { timeout: 30_000 };
@@ -179,6 +180,59 @@ describe('IPC through the bundle', () => {
     await new Promise((r) => setImmediate(r));
     const list = await invoke('notes:listNotes', trusted());
     assert.ok(list.value.some((n: { id: string }) => n.id === id));
+  });
+});
+
+describe('Markdown from the File menu', () => {
+  const fileItem = (label: string): { click: () => void } => {
+    const file = Menu.application?.template.find((m: { label?: string }) => m.label === 'File');
+    const item = file?.submenu.find((i: { label?: string }) => i.label === label);
+    assert.ok(item, `File menu has ${label}`);
+    return item;
+  };
+  const nextMessage = async (n: number): Promise<{ type: string; message: string; detail: string }> => {
+    for (let i = 0; i < 400 && dialog.messages.length < n; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(dialog.messages.length >= n, 'a message box after the action');
+    return dialog.messages[n - 1];
+  };
+
+  test('the menu keeps the standard Edit, View and Window menus', () => {
+    const roles = Menu.application!.template.map((m: { role?: string; label?: string }) => m.role ?? m.label);
+    assert.deepEqual(roles.filter((r: string | undefined) => r !== 'appMenu'), ['File', 'editMenu', 'viewMenu', 'windowMenu']);
+  });
+
+  test('import a folder chosen in the folder dialog, then export into a new folder inside the chosen one', T, async () => {
+    const src = join(dir, 'md-src', 'Vault');
+    mkdirSync(join(src, 'Sub'), { recursive: true });
+    writeFileSync(join(src, 'Sub', 'From menu.md'), '---\ntitle: Imported from the menu\n---\nhello menu\n');
+    writeFileSync(join(src, 'latin1.md'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+    dialog.openAnswers.push(src);
+    fileItem(IMPORT_LABEL).click();
+    const m = await nextMessage(1);
+    assert.equal(m.type, 'info');
+    assert.match(m.message, /^Imported 1 new notes, 0 updated, 0 unchanged\.$/);
+    assert.match(m.detail, /latin1\.md: not UTF-8/);
+    const list = await invoke('notes:listNotes', trusted());
+    assert.ok(list.value.some((n: { title: string }) => n.title === 'Imported from the menu'));
+
+    const target = join(dir, 'md-out');
+    mkdirSync(target);
+    dialog.openAnswers.push(target);
+    fileItem(EXPORT_LABEL).click();
+    const e = await nextMessage(2);
+    assert.equal(e.type, 'info', e.detail);
+    const [made] = readdirSync(target);
+    assert.match(made, /^LAN Notes \d{4}-\d{2}-\d{2}$/);
+    assert.match(readFileSync(join(target, made, 'Sub', 'Imported from the menu.md'), 'utf8'), /hello menu/);
+
+    // A cancelled dialog does nothing: the next message box is the next action's, not the import's.
+    fileItem(IMPORT_LABEL).click();
+    dialog.openAnswers.push(target);
+    fileItem(EXPORT_LABEL).click();
+    const third = await nextMessage(3);
+    assert.match(third.message, /^Exported \d+ files\.$/);
+    assert.equal(dialog.messages.length, 3);
+    assert.equal(readdirSync(target).length, 2, 'a second export gets a folder of its own');
   });
 });
 

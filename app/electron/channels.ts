@@ -7,7 +7,7 @@
 export const OPERATIONS = [
   'listNotes', 'notesPage', 'summaries', 'searchPage', 'getNote', 'createNote', 'saveNote', 'trashNote', 'restoreNote', 'search', 'conflicts',
   'resolve', 'invite', 'join', 'addPeer', 'syncState', 'syncNow', 'history', 'renameDevice', 'forgetDevice',
-  'pairingState', 'startPairing', 'requestPairing', 'answerPairing', 'stopPairing',
+  'pairingState', 'startPairing', 'requestPairing', 'answerPairing', 'stopPairing', 'importMarkdown', 'exportMarkdown',
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];

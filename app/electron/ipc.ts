@@ -12,7 +12,7 @@
 // bug: the renderer gets E_INTERNAL and the details go to the log only.
 
 import type { IpcMainInvokeEvent } from 'electron';
-import type { NotesApi, TextField } from '../api.ts';
+import type { ImportBatch, NotesApi, TextField } from '../api.ts';
 import { only, type JsonObject } from '../http-body.ts';
 import { toErrorResponse } from '../http-errors.ts';
 import { MAX_VALUE_BYTES } from '../../engine/core/limits.ts';
@@ -260,6 +260,20 @@ export const HANDLERS: { readonly [op in Operation]: Handler } = {
   },
   stopPairing: noArgs('stopPairing', (api) => api.stopPairing()),
   history: oneId('history', (api, id) => api.history(id)),
+  importMarkdown: (api, args) => {
+    const [batch] = arity('importMarkdown', args, 1, 1);
+    // The shape and every file are checked by the host (app/markdown-batch.ts) before the engine runs.
+    if (!isPlainObject(batch)) throw invalid('importMarkdown takes a batch {root, files}');
+    return api.importMarkdown(batch as unknown as ImportBatch);
+  },
+  exportMarkdown: (api, args) => {
+    const [opts] = arity('exportMarkdown', args, 0, 1);
+    if (opts === undefined) return api.exportMarkdown({ trash: false });
+    if (!isPlainObject(opts)) throw invalid('exportMarkdown options must be an object {trash?}');
+    const { trash } = only(opts, ['trash']);
+    if (trash !== undefined && typeof trash !== 'boolean') throw invalid('trash must be true or false');
+    return api.exportMarkdown({ trash: trash === true });
+  },
 };
 
 // ---- dispatch -------------------------------------------------------------------------------

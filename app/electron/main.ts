@@ -5,7 +5,8 @@
 // and the IPC handlers (ipc.ts); quitting stops the engine cleanly. Security settings and
 // policies: window-options.ts. Bundled by app/electron/build.ts into dist/electron/main.js (ESM).
 
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, type Session, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, type Session, type WebContents } from 'electron';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,8 @@ import { SyncNode } from '../../engine/sync-node.ts';
 import { StoreDamagedError } from '../../engine/open-replica.ts';
 import { damagedStorePrompt, decisionFor, exitCodeFor, freshStartNotice } from '../data-dir-problems.ts';
 import { forwardEvents, registerIpc } from './ipc.ts';
+import { appMenuTemplate, markdownMenuItems } from './markdown-menu.ts';
+import { exportFolder, importFolder } from '../../engine/markdown/vault-folder.ts';
 import { dataDirArg, networkArgs, notesDataDir, parseSettings, quitWhenAllWindowsClosed, SETTINGS_FILE, type DesktopSettings } from './lifecycle.ts';
 import { serveRenderer } from './protocol.ts';
 import {
@@ -135,6 +138,22 @@ async function start(): Promise<void> {
     registerIpc(ipcMain, host, { webContents: mainContents, isOwnUrl: isRendererUrl }),
     forwardEvents(host, mainContents),
   ];
+
+  const notes = node.notes;
+  Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(process.platform, markdownMenuItems({
+    chooseFolder: async (purpose) => {
+      const options = purpose === 'import'
+        ? { title: 'Import Markdown folder', buttonLabel: 'Import', properties: ['openDirectory' as const] }
+        : { title: 'Export as Markdown into…', buttonLabel: 'Export here', properties: ['openDirectory' as const, 'createDirectory' as const] };
+      const r = window !== null ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+      return r.canceled ? null : r.filePaths[0] ?? null;
+    },
+    importFolder: (dir) => importFolder(notes, dir),
+    exportFolder: async (dir, opts) => (await exportFolder(notes, dir, opts)).length,
+    exists: existsSync,
+    inform: (message, detail, kind) => void dialog.showMessageBox({ type: kind, message, detail }),
+    today: () => new Date(),
+  }))));
 
   app.on('second-instance', () => showWindow());
   // macOS: clicking the dock icon with no window open.

@@ -56,6 +56,8 @@ const notesApi: NotesApi = {
   answerPairing: (peerId, accept) => call('answerPairing', peerId, accept),
   stopPairing: () => call('stopPairing'),
   history: (id) => call('history', id),
+  importMarkdown: (batch) => call('importMarkdown', batch),
+  exportMarkdown: (opts) => call('exportMarkdown', opts),
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError('subscribe needs a listener function');
     // A listener passed twice gets its own entry, so each unsubscribe removes only its own.

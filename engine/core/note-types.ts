@@ -17,6 +17,8 @@ export interface Note {
   readonly created: number;
   readonly updated: number;
   readonly trashed: boolean;
+  /** The sub-folder the note came from in a Markdown import ('' for none); export restores it. */
+  readonly folder: string;
   /** Fields with concurrent versions of different text; versions are winner first (the one shown). */
   readonly conflicts: Partial<Record<TextField, ConflictVersion[]>>;
   /**
