@@ -77,7 +77,7 @@ describe('export file names', () => {
   test('an export of notes titled with every entry of the table has only portable, unique paths', () => {
     const notes: Note[] = TABLE.map(([title], i) => ({
       id: `n${i}`, title, body: `body ${i}`, created: 1_700_000_000_000 + i, updated: 1_700_000_000_500 + i,
-      trashed: false, folder: i % 3 === 0 ? 'Folder: one' : '', conflicts: {},
+      trashed: false, folder: i % 3 === 0 ? 'Folder: one' : '', conflicts: {}, rev: '',
     }));
     const files = planExport(notes);
     assert.equal(files.length, notes.length);
