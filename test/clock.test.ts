@@ -74,16 +74,18 @@ test('a replica reopened on its store stamps after its last write even if the cl
   fc.assert(
     fc.property(fc.array(nowArb, { minLength: 1, maxLength: 8 }), fc.array(nowArb, { minLength: 1, maxLength: 8 }), (before, after) => {
       const store = new MemoryStore(ME);
+      // The wall clock reads `cur` however often the replica asks (a write may read it more than
+      // once: its stamp, its history entry).
+      let cur = 0;
       const stampsOf = (replica: Replica, nows: number[]) =>
         nows.map((now, i) => {
+          cur = now;
           const [rec] = replica.write([{ key: `k${i % 3}`, value: `v${now}` }]);
           const v = rec.state.versions.find((x) => x.device === ME)!;
           return { wall: v.wall, counter: v.tick, device: v.device };
         });
-      let t = 0;
-      const first = stampsOf(Replica.open(store, { now: () => before[t++] }), before);
-      t = 0;
-      const second = stampsOf(Replica.open(store, { now: () => after[t++] }), after);
+      const first = stampsOf(Replica.open(store, { now: () => cur }), before);
+      const second = stampsOf(Replica.open(store, { now: () => cur }), after);
       const all = [...first, ...second];
       for (let i = 1; i < all.length; i++) assertAfter(all[i], all[i - 1], `write ${i}`);
     }),
