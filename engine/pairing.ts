@@ -156,7 +156,11 @@ export class NearbyPairing {
       try {
         const stream = await node.open(peerId, signal);
         await stream.send(encode({ op: 'pair', name: this.opts.name() }), signal);
-        const reply = decode(await stream.next(signal));
+        const frame = await stream.next(signal);
+        // The inviting device answers every request it reads ("welcome" or "refused") unless its
+        // window closes first and its pairing node goes away with the stream.
+        if (frame === null) throw new ProtocolError('E_PEER_ERROR', 'the other device\'s pairing window closed before it answered');
+        const reply = decode(frame);
         await stream.close().catch(() => undefined);
         if (reply.op === 'welcome') {
           // The invite must be the inviter's own: a device in the middle could not make one that names it.
