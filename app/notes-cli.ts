@@ -15,7 +15,9 @@ import { listMarkdownFolder, writeExportFolder, type FolderListing } from '../en
 import { MAX_IMPORT_FILE_BYTES } from '../engine/markdown/import-plan.ts';
 import { addReports, emptyReport, type ImportProgress } from '../engine/markdown/importer.ts';
 import { exportFiles, importFolder } from '../engine/markdown/vault-folder.ts';
-import { Notes, notesIndexer } from '../engine/notes.ts';
+import { Notes, notesReplicaOptions } from '../engine/notes.ts';
+import { lockDataDir } from '../engine/store/dir-lock.ts';
+import { exitCodeFor } from './data-dir-problems.ts';
 import { Replica } from '../engine/replica.ts';
 import { SqliteStore } from '../engine/store/sqlite.ts';
 
@@ -100,9 +102,19 @@ export async function uploadFolder(api: NotesApi, listing: FolderListing, onProg
   return report;
 }
 
+/**
+ * Opens the store as its one owner: a desktop app (which serves no API) or any other process
+ * holding the folder makes this fail with E_DIR_LOCKED naming it, before anything is read.
+ */
 function openStore(dataDir: string): { notes: Notes; close: () => void } {
-  const store = SqliteStore.open(join(dataDir, 'notes.db'));
-  return { notes: new Notes(Replica.open(store, { indexer: notesIndexer })), close: () => store.close() };
+  const lock = lockDataDir(dataDir, 'notes CLI');
+  try {
+    const store = SqliteStore.open(join(dataDir, 'notes.db'));
+    return { notes: new Notes(Replica.open(store, notesReplicaOptions())), close: () => { store.close(); lock.release(); } };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
 }
 
 function printImport(report: ImportReport, json: boolean): void {
@@ -168,6 +180,6 @@ if (import.meta.main) {
   main().then((code) => process.exit(code), (e: unknown) => {
     const err = e as { code?: string; message?: string };
     process.stderr.write(`notes: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}\n`);
-    process.exit(1);
+    process.exit(err.code === 'E_DIR_LOCKED' ? exitCodeFor(e) : 1);
   });
 }

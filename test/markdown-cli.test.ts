@@ -8,6 +8,7 @@ import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { MAX_VALUE_BYTES } from '../engine/core/limits.ts';
+import { lockDataDir } from '../engine/store/dir-lock.ts';
 import { removeTempDirs, startPeer, tempDir, waitFor, type PeerProcess } from './peer-process.ts';
 
 const CLI = new URL('../app/notes-cli.ts', import.meta.url).pathname;
@@ -117,5 +118,20 @@ describe('notes CLI', { timeout: 120_000 }, () => {
     const again2 = await cli('export', out, '--data', data);
     assert.equal(again2.code, 1);
     assert.match(again2.stderr, /not empty/);
+  });
+
+  test('a folder another process owns (the desktop app serves no API) is refused, naming the owner, and nothing is written', async () => {
+    const data = tempDir('md-owned');
+    const owner = lockDataDir(data, 'desktop app');
+    try {
+      const before = readdirSync(data).sort();
+      const r = await cli('import', vaultCopy(), '--data', data);
+      assert.equal(r.code, 75, r.stderr);
+      assert.match(r.stderr, /E_DIR_LOCKED/);
+      assert.match(r.stderr, /desktop app/);
+      assert.deepEqual(readdirSync(data).sort(), before, 'no notes.db or anything else was created');
+    } finally {
+      owner.release();
+    }
   });
 });
