@@ -12,7 +12,7 @@ import { ANTI_ENTROPY_PROTOCOL } from '../engine/sync-node.ts';
 import { encodeFault } from '../engine/core/protocol.ts';
 import { decodeInvite, encodeInvite } from '../engine/net/invite.ts';
 import { startHostile } from './hostile-node.ts';
-import { apiIn, createLinkedNamespaces, startPeerIn, type LinkedNamespaces, type NetnsProcess } from './netns.ts';
+import { apiIn, startPeerIn, NamespaceLab } from './netns.ts';
 import { removeTempDirs, startPeer, tempDir, waitFor, type PeerOptions, type PeerProcess } from './peer-process.ts';
 
 const running = new Set<PeerProcess>();
@@ -96,21 +96,10 @@ const isRoot = process.getuid?.() === 0;
 
 describe('LAN doctor inside network namespaces', { timeout: 120_000 }, () => {
   test('no route: the partner\'s network is gone; and mDNS shows as running', { skip: isRoot ? false : 'creating network namespaces needs root' }, async () => {
-    const procs: NetnsProcess[] = [];
-    let nets: LinkedNamespaces | null = null;
-    const onExit = (): void => {
-      for (const p of procs) p.child.kill('SIGKILL');
-      for (const ns of nets ? [nets.a.ns, nets.b.ns] : []) {
-        try {
-          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-        } catch {
-          // already gone
-        }
-      }
-    };
-    process.once('exit', onExit);
+    const lab = new NamespaceLab();
+    const procs = lab.procs;
     try {
-      nets = createLinkedNamespaces('doctor');
+      const nets = lab.link('doctor');
       const { a, b } = nets;
       const args = (dir: string, addr: string, more: string[] = []) => ['--data', dir, '--bind', addr, '--port', '0', '--http', '127.0.0.1:0', '--ae-interval', '500', ...more];
       const peerA = await startPeerIn(a.ns, args(tempDir('doctor-a'), a.addr));
@@ -135,9 +124,7 @@ describe('LAN doctor inside network namespaces', { timeout: 120_000 }, () => {
       assert.equal(e.connected, false);
       assert.match(e.problem!.message, /no route/i);
     } finally {
-      await Promise.all(procs.map((p) => p.stop()));
-      nets?.remove();
-      process.removeListener('exit', onExit);
+      await lab.close();
     }
   });
 });

@@ -5,11 +5,10 @@
 // otherwise. When root, a failure to create the namespaces fails the test.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { Note, SyncState } from '../app/api.ts';
 import { openVault } from '../engine/net/vault.ts';
-import { apiIn, createLinkedNamespaces, namespaceExists, startPeerIn, type LinkedNamespaces, type NetnsProcess } from './netns.ts';
+import { apiIn, namespaceExists, startPeerIn, NamespaceLab } from './netns.ts';
 import { removeTempDirs, tempDir, waitFor } from './peer-process.ts';
 
 process.env.NOTES_LOG ??= 'error';
@@ -33,24 +32,11 @@ describe('mDNS inside network namespaces', { timeout: 120_000 }, () => {
       const vault = await openVault(dirA);
       await openVault(dirB, { join: vault });
 
-      const procs: NetnsProcess[] = [];
-      let nets: LinkedNamespaces | null = null;
-      // If the test process exits without reaching `finally` (an uncaught error elsewhere), still
-      // kill what runs inside the namespaces and delete them.
-      const onExit = (): void => {
-        for (const p of procs) p.child.kill('SIGKILL');
-        for (const ns of nets ? [nets.a.ns, nets.b.ns] : []) {
-          try {
-            execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-          } catch {
-            // already gone
-          }
-        }
-      };
-      process.once('exit', onExit);
+      const lab = new NamespaceLab();
+      const procs = lab.procs;
       let cleanupProblems: string[] = [];
       try {
-        nets = createLinkedNamespaces('mdns');
+        const nets = lab.link('mdns');
         const { a, b } = nets;
         const args = (dir: string, addr: string) => ['--data', dir, '--listen', `/ip4/${addr}/tcp/0`, '--http', '127.0.0.1:0', '--ae-interval', '500'];
         const t0 = Date.now();
@@ -96,14 +82,12 @@ describe('mDNS inside network namespaces', { timeout: 120_000 }, () => {
         assert.equal(roots[0].keys, roots[1].keys);
         t.diagnostic(`peers started in ${started - t0} ms; discovered and connected ${connectedMs} ms later; a note crossed in ${syncedMs} ms`);
       } finally {
-        // Processes first (a namespace with a process in it outlives `ip netns del`), then the namespaces.
-        await Promise.all(procs.map((p) => p.stop()));
-        cleanupProblems = nets?.remove() ?? [];
-        process.removeListener('exit', onExit);
+        cleanupProblems = await lab.close();
         removeTempDirs();
       }
       assert.deepEqual(cleanupProblems, [], 'namespaces deleted');
-      assert.ok(!namespaceExists(nets.a.ns) && !namespaceExists(nets.b.ns), 'no namespace left behind');
+      const [nsA, nsB] = lab.names();
+      assert.ok(!namespaceExists(nsA) && !namespaceExists(nsB), 'no namespace left behind');
     },
   );
 });

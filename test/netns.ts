@@ -203,3 +203,45 @@ export function apiIn(ns: string, peer: NetnsPeer): NetnsApi {
     },
   };
 }
+
+/**
+ * A test's pair of linked namespaces and the processes it runs in them. `close()` stops the
+ * processes first (a namespace with a process in it outlives `ip netns del`), then deletes the
+ * namespaces; should the test process exit without reaching `close()`, the same happens on exit.
+ */
+export class NamespaceLab {
+  readonly procs: NetnsProcess[] = [];
+  private nets: LinkedNamespaces | null = null;
+  private readonly onExit = (): void => {
+    for (const p of this.procs) p.child.kill('SIGKILL');
+    for (const ns of this.nets ? [this.nets.a.ns, this.nets.b.ns] : []) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    }
+  };
+
+  constructor() {
+    process.once('exit', this.onExit);
+  }
+
+  link(tag: string): LinkedNamespaces {
+    this.nets = createLinkedNamespaces(tag);
+    return this.nets;
+  }
+
+  /** The namespaces' names, once linked. */
+  names(): string[] {
+    return this.nets ? [this.nets.a.ns, this.nets.b.ns] : [];
+  }
+
+  /** Returns what could not be removed (empty when all is gone). */
+  async close(): Promise<string[]> {
+    await Promise.all(this.procs.map((p) => p.stop()));
+    const problems = this.nets?.remove() ?? [];
+    process.removeListener('exit', this.onExit);
+    return problems;
+  }
+}

@@ -5,13 +5,12 @@
 // root and the built UI; skipped without root.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Note, SyncState } from '../app/api.ts';
 import { requireBuiltUi, untilText } from './browser.ts';
 import { browserIn } from './netns-browser.ts';
-import { apiIn, createLinkedNamespaces, startPeerIn, type LinkedNamespaces, type NetnsProcess } from './netns.ts';
+import { apiIn, startPeerIn, NamespaceLab } from './netns.ts';
 import { removeTempDirs, tempDir, waitFor } from './peer-process.ts';
 
 process.env.NOTES_LOG ??= 'error';
@@ -20,22 +19,11 @@ const isRoot = process.getuid?.() === 0;
 describe('pair nearby in the UI', { timeout: 150_000 }, () => {
   test('join a device nearby by name, compare the codes, confirm, and the notes arrive', { skip: isRoot ? false : 'creating network namespaces needs root' }, async () => {
     requireBuiltUi();
-    const procs: NetnsProcess[] = [];
+    const lab = new NamespaceLab();
+    const procs = lab.procs;
     const browsers: Browser[] = [];
-    let nets: LinkedNamespaces | null = null;
-    const onExit = (): void => {
-      for (const p of procs) p.child.kill('SIGKILL');
-      for (const ns of nets ? [nets.a.ns, nets.b.ns] : []) {
-        try {
-          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-        } catch {
-          // already gone
-        }
-      }
-    };
-    process.once('exit', onExit);
     try {
-      nets = createLinkedNamespaces('pairui');
+      const nets = lab.link('pairui');
       const { a, b } = nets;
       const start = async (ns: string, addr: string, label: string) => {
         const p = await startPeerIn(ns, ['--data', tempDir(label), '--bind', addr, '--port', '0', '--http', '127.0.0.1:0', '--ae-interval', '500']);
@@ -80,9 +68,7 @@ describe('pair nearby in the UI', { timeout: 150_000 }, () => {
       await untilText('A lists N by name as a device', pa.locator(`[data-testid=device-row][data-peer-id="${N.p.info.peerId}"]`), 'New laptop', 30_000);
     } finally {
       await Promise.all(browsers.map((br) => br.close().catch(() => undefined)));
-      await Promise.all(procs.map((p) => p.stop()));
-      nets?.remove();
-      process.removeListener('exit', onExit);
+      await lab.close();
       removeTempDirs();
     }
   });

@@ -5,11 +5,10 @@
 // SQLite, driven through the HTTP API. Needs root; skipped otherwise.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { Note, PairingState, SyncState } from '../app/api.ts';
 import { pairingCode } from '../engine/core/pairing.ts';
-import { apiIn, createLinkedNamespaces, startPeerIn, type LinkedNamespaces, type NetnsApi, type NetnsPeer, type NetnsProcess } from './netns.ts';
+import { apiIn, startPeerIn, type NetnsApi, type NetnsPeer, NamespaceLab } from './netns.ts';
 import { removeTempDirs, tempDir, waitFor } from './peer-process.ts';
 
 process.env.NOTES_LOG ??= 'error';
@@ -26,21 +25,10 @@ test('the pairing code is the same on both sides, and differs with another devic
 
 describe('pair nearby inside network namespaces', { timeout: 150_000 }, () => {
   test('codes match, a refusal and a timeout send nothing, a third device gets nothing, the confirmed one joins and syncs', { skip: isRoot ? false : 'creating network namespaces needs root' }, async () => {
-    const procs: NetnsProcess[] = [];
-    let nets: LinkedNamespaces | null = null;
-    const onExit = (): void => {
-      for (const p of procs) p.child.kill('SIGKILL');
-      for (const ns of nets ? [nets.a.ns, nets.b.ns] : []) {
-        try {
-          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-        } catch {
-          // already gone
-        }
-      }
-    };
-    process.once('exit', onExit);
+    const lab = new NamespaceLab();
+    const procs = lab.procs;
     try {
-      nets = createLinkedNamespaces('pair');
+      const nets = lab.link('pair');
       const { a, b } = nets;
       const start = async (ns: string, addr: string, label: string, more: string[] = []): Promise<[NetnsPeer, NetnsApi]> => {
         const p = await startPeerIn(ns, ['--data', tempDir(label), '--bind', addr, '--port', '0', '--http', '127.0.0.1:0', '--ae-interval', '500', ...more]);
@@ -113,9 +101,7 @@ describe('pair nearby inside network namespaces', { timeout: 150_000 }, () => {
       assert.equal((await A2.call<PairingState>('pairingState')).mode, 'off');
       assert.equal(await vaultOf(T), vaultT);
     } finally {
-      await Promise.all(procs.map((p) => p.stop()));
-      nets?.remove();
-      process.removeListener('exit', onExit);
+      await lab.close();
       removeTempDirs();
     }
   });
