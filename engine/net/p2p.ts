@@ -76,6 +76,22 @@ export interface ConnectedPeer {
   readonly addrs: readonly string[];
 }
 
+/**
+ * Runs `handler` on one inbound stream in the background: closes the stream when the handler is
+ * done, and resets it (logging why) when the handler throws.
+ */
+export function serveStream(frames: FrameStream, peer: string, handler: ProtocolHandler, signal: AbortSignal): void {
+  void (async () => {
+    try {
+      await handler(frames, peer, signal);
+      await frames.close();
+    } catch (err) {
+      log.warn('protocol handler failed', { protocol: frames.protocol, peer, err });
+      frames.abort(err instanceof Error ? err : new Error(String(err)));
+    }
+  })();
+}
+
 export interface GossipStats {
   readonly topic: string;
   /** Connected peers subscribed to the topic. */
@@ -534,17 +550,7 @@ class Node implements P2PNode {
       protocol,
       ({ stream, connection }) => {
         const peer = connection.remotePeer.toString();
-        const frames = frameStream(stream, peer, protocol, maxFrameBytes);
-        const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(timeoutMs)]);
-        void (async () => {
-          try {
-            await handler(frames, peer, signal);
-            await frames.close();
-          } catch (err) {
-            log.warn('protocol handler failed', { protocol, peer, err });
-            frames.abort(err instanceof Error ? err : new Error(String(err)));
-          }
-        })();
+        serveStream(frameStream(stream, peer, protocol, maxFrameBytes), peer, handler, AbortSignal.any([this.stopController.signal, AbortSignal.timeout(timeoutMs)]));
       },
       { maxInboundStreams: opts.maxInbound ?? 2, maxOutboundStreams: opts.maxOutbound ?? 2 },
     );

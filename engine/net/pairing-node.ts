@@ -13,7 +13,7 @@ import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
 import { EngineError } from '../core/errors.ts';
 import { raceSignal } from '../core/frames.ts';
 import { logger } from '../log.ts';
-import { frameStream, type FrameStream } from './p2p.ts';
+import { frameStream, serveStream, type FrameStream } from './p2p.ts';
 
 const log = logger('pairing-node');
 
@@ -91,17 +91,7 @@ export class PairingNode {
   async handle(handler: PairingHandler, timeoutMs: number): Promise<void> {
     await this.node.handle(PAIRING_PROTOCOL, ({ stream, connection }) => {
       const peer = connection.remotePeer.toString();
-      const frames = frameStream(stream, peer, PAIRING_PROTOCOL, MAX_FRAME);
-      const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(timeoutMs)]);
-      void (async () => {
-        try {
-          await handler(frames, peer, signal);
-          await frames.close();
-        } catch (err) {
-          log.warn('pairing handler failed', { peer, err });
-          frames.abort(err instanceof Error ? err : new Error(String(err)));
-        }
-      })();
+      serveStream(frameStream(stream, peer, PAIRING_PROTOCOL, MAX_FRAME), peer, handler, AbortSignal.any([this.stopController.signal, AbortSignal.timeout(timeoutMs)]));
     }, { maxInboundStreams: 4 });
   }
 
