@@ -7,18 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { PeerState, SyncState } from '../app/api.ts';
-import { removeTempDirs, startPeer, waitFor, type PeerOptions, type PeerProcess } from './peer-process.ts';
+import { waitFor, type PeerProcess, peerPool } from './peer-process.ts';
 
-const running = new Set<PeerProcess>();
-async function peer(o: PeerOptions = {}): Promise<PeerProcess> {
-  const p = await startPeer({ port: 0, ...o });
-  running.add(p);
-  return p;
-}
-after(async () => {
-  await Promise.all([...running].map((p) => p.stop()));
-  removeTempDirs();
-});
+const { peer, running, stopAll } = peerPool({ port: 0 });
+after(stopAll);
 
 const entry = (s: SyncState, id: string): PeerState | undefined => s.peers.find((p) => p.id === id);
 const connected = async (p: PeerProcess, id: string): Promise<boolean> => entry(await p.api.syncState(), id)?.connected === true;

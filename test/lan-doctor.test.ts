@@ -13,18 +13,10 @@ import { encodeFault } from '../engine/core/protocol.ts';
 import { decodeInvite, encodeInvite } from '../engine/net/invite.ts';
 import { startHostile } from './hostile-node.ts';
 import { apiIn, startPeerIn, NamespaceLab } from './netns.ts';
-import { removeTempDirs, startPeer, tempDir, waitFor, type PeerOptions, type PeerProcess } from './peer-process.ts';
+import { tempDir, waitFor, peerPool } from './peer-process.ts';
 
-const running = new Set<PeerProcess>();
-async function peer(o: PeerOptions = {}): Promise<PeerProcess> {
-  const p = await startPeer({ port: 0, ...o });
-  running.add(p);
-  return p;
-}
-after(async () => {
-  await Promise.all([...running].map((p) => p.stop()));
-  removeTempDirs();
-});
+const { peer, running, stopAll } = peerPool({ port: 0 });
+after(stopAll);
 
 function entry(s: SyncState, id: string): PeerState | undefined {
   return s.peers.find((p) => p.id === id);

@@ -3,18 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { removeTempDirs, startPeer, waitFor, type PeerProcess } from './peer-process.ts';
+import { startPeer, waitFor, type PeerProcess, peerPool } from './peer-process.ts';
 
-const running: PeerProcess[] = [];
-async function peer(...args: Parameters<typeof startPeer>): Promise<PeerProcess> {
-  const p = await startPeer(...args);
-  running.push(p);
-  return p;
-}
-after(async () => {
-  await Promise.all(running.map((p) => p.stop()));
-  removeTempDirs();
-});
+const { peer, stopAll } = peerPool();
+after(stopAll);
 
 async function bodyOn(p: PeerProcess, id: string): Promise<string | undefined> {
   return (await p.api.getNote(id).catch(() => undefined))?.body;

@@ -5,18 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Note } from '../app/api.ts';
-import { removeTempDirs, startPeer, waitFor, type PeerProcess } from './peer-process.ts';
+import { startPeer, waitFor, type PeerProcess, peerPool } from './peer-process.ts';
 
-const running: PeerProcess[] = [];
-async function peer(...args: Parameters<typeof startPeer>): Promise<PeerProcess> {
-  const p = await startPeer(...args);
-  running.push(p);
-  return p;
-}
-after(async () => {
-  await Promise.all(running.map((p) => p.stop()));
-  removeTempDirs();
-});
+const { peer, stopAll } = peerPool();
+after(stopAll);
 
 async function pair(opts: Parameters<typeof startPeer>[0] = {}): Promise<[PeerProcess, PeerProcess]> {
   const a = await peer(opts);

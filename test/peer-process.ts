@@ -111,3 +111,24 @@ export async function startPeer(o: PeerOptions = {}): Promise<PeerProcess> {
 }
 
 export { waitFor } from './wait.ts';
+
+/**
+ * A test file's peers: `peer()` starts one (over `defaults`) and remembers it in `running`;
+ * `stopAll()`, for the file's `after` hook, stops every one still remembered and removes the
+ * temporary folders.
+ */
+export function peerPool(defaults: PeerOptions = {}) {
+  const running = new Set<PeerProcess>();
+  return {
+    running,
+    async peer(o: PeerOptions = {}): Promise<PeerProcess> {
+      const p = await startPeer({ ...defaults, ...o });
+      running.add(p);
+      return p;
+    },
+    async stopAll(): Promise<void> {
+      await Promise.all([...running].map((p) => p.stop()));
+      removeTempDirs();
+    },
+  };
+}

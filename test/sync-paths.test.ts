@@ -8,20 +8,12 @@ import { readdirSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import type { ApiEvent, SyncState } from '../app/api.ts';
 import { MAX_GOSSIPED_RECORD_BYTES } from '../engine/core/rumor.ts';
-import { removeTempDirs, startPeer, waitFor, type PeerProcess } from './peer-process.ts';
+import { waitFor, type PeerProcess, peerPool } from './peer-process.ts';
 
 process.env.NOTES_LOG ??= 'error';
 
-const running: PeerProcess[] = [];
-async function peer(...args: Parameters<typeof startPeer>): Promise<PeerProcess> {
-  const p = await startPeer(...args);
-  running.push(p);
-  return p;
-}
-after(async () => {
-  await Promise.all(running.map((p) => p.stop()));
-  removeTempDirs();
-});
+const { peer, stopAll } = peerPool();
+after(stopAll);
 
 /** A and B paired, connected, subscribed to each other's topic, with their first session done. */
 async function pairedQuiet(): Promise<[PeerProcess, PeerProcess]> {
