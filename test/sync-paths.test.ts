@@ -35,7 +35,12 @@ describe('a value too large to gossip', { timeout: 120_000 }, () => {
     const body = Array.from({ length: 4_000 }, (_, i) => `line ${i} of a long note`).join('\n');
     assert.ok(body.length > MAX_GOSSIPED_RECORD_BYTES, `the body (${body.length} B) is over the gossip limit (${MAX_GOSSIPED_RECORD_BYTES} B)`);
     const note = await a.api.createNote({ title: 'long', body });
-    const got = await waitFor('the long body on B', async () => (await b.api.getNote(note.id).catch(() => undefined))?.body === body && b.api.syncState(), 30_000);
+    // The body is merged before the session that pulled it ends and is logged: wait for both.
+    const got = await waitFor('the long body on B, and the session that pulled it ended', async () => {
+      if ((await b.api.getNote(note.id).catch(() => undefined))?.body !== body) return false;
+      const s = await b.api.syncState();
+      return s.running.length === 0 && s.sessions.length > before.sessions.length && s;
+    }, 30_000);
     const sessions = got.sessions.slice(0, got.sessions.length - before.sessions.length);
     // Title and created came whole by gossip; the body only as a notice, then by a session B
     // started with A because of it (no periodic session runs in this test).
