@@ -369,7 +369,7 @@ export function App({ api }: { api: NotesApi }) {
     try {
       await editorRef.current?.flush();
       const note = await api.createNote({});
-      const summary: NoteSummary = { id: note.id, title: note.title, excerpt: '', created: note.created, updated: note.updated, trashed: false, conflicted: false };
+      const summary: NoteSummary = { id: note.id, title: note.title, excerpt: '', created: note.created, updated: note.updated, trashed: false, conflicted: false, devices: { holding: 0, paired: 0 } };
       setList((l) => applySummaries(l, [summary]));
       created.current = note;
       setQuery('');

@@ -7,7 +7,7 @@ import type { NoteSummary } from '../app/api.ts';
 import { appendPage, applySummaries, EMPTY_LIST, listOrder, mergeFirstPage, type LoadedList } from '../renderer/list-model.ts';
 
 function note(id: string, updated: number, fields: Partial<NoteSummary> = {}): NoteSummary {
-  return { id, title: id, excerpt: '', created: 1, updated, trashed: false, conflicted: false, ...fields };
+  return { id, title: id, excerpt: '', created: 1, updated, trashed: false, conflicted: false, devices: { holding: 0, paired: 0 }, ...fields };
 }
 
 const ids = (l: LoadedList): string[] => l.rows.map((r) => r.id);
