@@ -19,8 +19,11 @@ async function pair(opts: Parameters<typeof startPeer>[0] = {}): Promise<[PeerPr
 }
 
 async function noteOn(p: PeerProcess, id: string, body: string): Promise<Note> {
-  return waitFor(`note ${id} with the expected body on ${p.info.peerId.slice(-6)}`, async () => {
+  let seen: Note | undefined;
+  const what = () => `note ${id} with the expected body on ${p.info.peerId.slice(-6)} (last seen: ${JSON.stringify(seen && { body: seen.body, conflicts: seen.conflicts, merged: seen.merged })})`;
+  return waitFor(what, async () => {
     const n = await p.api.getNote(id).catch(() => undefined);
+    seen = n;
     return n !== undefined && n.body === body ? n : undefined;
     // A peer that comes back meets the other by an anti-entropy session, which on a loaded
     // machine can take a retry after a busy or failed first one: a bound, not a speed target.
