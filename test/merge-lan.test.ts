@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { Note } from '../app/api.ts';
+import type { Note, SyncState } from '../app/api.ts';
 import { startPeer, waitFor, type PeerProcess, peerPool } from './peer-process.ts';
 
 const { peer, stopAll } = peerPool();
@@ -20,10 +20,15 @@ async function pair(opts: Parameters<typeof startPeer>[0] = {}): Promise<[PeerPr
 
 async function noteOn(p: PeerProcess, id: string, body: string): Promise<Note> {
   let seen: Note | undefined;
-  const what = () => `note ${id} with the expected body on ${p.info.peerId.slice(-6)} (last seen: ${JSON.stringify(seen && { body: seen.body, conflicts: seen.conflicts, merged: seen.merged })})`;
+  let sync: SyncState | undefined;
+  // On a timeout, say what the peer held and how its sessions went: a wait that never ends is a bug to find.
+  const what = () => `note ${id} with the expected body on ${p.info.peerId.slice(-6)} (last seen: ${JSON.stringify(seen && { body: seen.body, conflicts: seen.conflicts, merged: seen.merged })}; ` +
+    `peers: ${JSON.stringify(sync?.peers.map((x) => ({ id: x.id.slice(-6), connected: x.connected, redial: x.redial, problem: x.problem })))}; ` +
+    `sessions: ${JSON.stringify(sync?.sessions.slice(0, 6).map((x) => ({ peer: x.peer.slice(-6), role: x.role, mode: x.mode, ok: x.ok, error: x.error, at: x.startedAt })))}; running: ${JSON.stringify(sync?.running)})`;
   return waitFor(what, async () => {
     const n = await p.api.getNote(id).catch(() => undefined);
     seen = n;
+    sync = await p.api.syncState().catch(() => sync);
     return n !== undefined && n.body === body ? n : undefined;
     // A peer that comes back meets the other by an anti-entropy session, which on a loaded
     // machine can take a retry after a busy or failed first one: a bound, not a speed target.
