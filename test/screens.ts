@@ -84,7 +84,7 @@ try {
   const item = pb.page.locator(`[data-testid=note-item][data-note-id="${groceries.id}"]`);
   await item.click();
   await untilText('the body', pb.page.getByTestId('editor-content'), 'example.com');
-  await item.locator('[data-testid=note-badge][data-badge=synced]').waitFor();
+  await item.locator('[data-testid=note-badge][data-badge=updated]').waitFor();
   await pb.page.screenshot({ path: `${OUT}/notes-view.png` });
 
   // History view on A: the note typed there, edited twice since (saves with base), an earlier
