@@ -104,8 +104,9 @@ function TransferProgress({ progress, peers }: { progress: SyncProgress; peers: 
   const text = progressText(progress);
   return (
     <div className="sync-progress" data-testid="sync-progress" role="group" aria-label="Sync progress">
+      <span className="small">Receiving notes from {peerName(peers, progress.peer)}</span>
       <progress max={Math.max(1, progress.recordsTotal)} value={progress.recordsDone} aria-label={`Receiving from ${peerName(peers, progress.peer)}: ${text}`} />
-      <span className="small" data-testid="sync-progress-text" title={`Receiving from ${peerName(peers, progress.peer)}`}>{text}</span>
+      <span className="small" data-testid="sync-progress-text">{text}</span>
     </div>
   );
 }
@@ -573,10 +574,11 @@ export function App({ api }: { api: NotesApi }) {
             <span className="dot" aria-hidden="true" />
             {syncError ? 'Sync off' : sync ? (connected > 0 ? `${connected} device${connected === 1 ? '' : 's'} connected` : 'No devices connected') : 'Connecting…'}
           </span>
-          {sync?.progress && <TransferProgress progress={sync.progress} peers={sync.peers} />}
           <button type="button" className="btn subtle" data-testid="shortcuts-button" aria-keyshortcuts="?" onClick={() => setHelp(true)}>Shortcuts <kbd>?</kbd></button>
         </div>
       </header>
+      {/* Always in the grid (a row of its own, empty and 0 high while no large transfer runs). */}
+      <div className="sync-progress-row">{sync?.progress && <TransferProgress progress={sync.progress} peers={sync.peers} />}</div>
 
       {ui.view === 'notes' && (
         <main className="notes-layout" style={{ '--sidebar-width': `${ui.sidebarWidth}px` } as CSSProperties}>

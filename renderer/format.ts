@@ -128,3 +128,15 @@ export function megabytes(n: number): string {
 export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/**
+ * The engine's reasons carry ISO times ("offline since 2026-12-01T10:00:00.000Z"): shown as a
+ * local time (today) or date and time (earlier), the way the rest of the UI shows times.
+ */
+export function readableTimes(text: string, now: number = Date.now()): string {
+  return text.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\b/g, (iso) => {
+    const ms = Date.parse(iso);
+    if (Number.isNaN(ms)) return iso;
+    return new Date(ms).toDateString() === new Date(now).toDateString() ? clockTime(ms) : dateTime(ms);
+  });
+}

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import { devicesText, etaText, holdText, megabytes, progressText, updatedOnText, watermarkText } from '../renderer/format.ts';
+import { clockTime, dateTime, devicesText, etaText, holdText, megabytes, progressText, readableTimes, updatedOnText, watermarkText } from '../renderer/format.ts';
 import { throttle } from '../renderer/throttle.ts';
 
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -24,6 +24,16 @@ test('a device in the note footer: held with when it was verified, else the engi
   const reason = 'offline since 2026-12-01T10:00:00.000Z; behind by 3 changes';
   assert.equal(holdText({ holds: false, verifiedAt: NOW - 60_000, reason }, NOW), reason);
   assert.equal(holdText({ holds: false, verifiedAt: null, reason: null }, NOW), 'not proven to hold this version yet');
+});
+
+test('the engine\'s ISO times in a reason read as local times: today the time, earlier days the date too', () => {
+  // Local noon, so "a minute ago" is the same local day in every time zone.
+  const noon = new Date(2026, 11, 1, 12, 0, 0).getTime();
+  const today = new Date(noon - 60_000).toISOString();
+  const earlier = new Date(noon - 3 * 86_400_000).toISOString();
+  assert.equal(readableTimes(`offline since ${today}; behind by 3 changes`, noon), `offline since ${clockTime(noon - 60_000)}; behind by 3 changes`);
+  assert.equal(readableTimes(`offline since ${earlier}; never synced`, noon), `offline since ${dateTime(noon - 3 * 86_400_000)}; never synced`);
+  assert.equal(readableTimes('last sync failed: E_TIMEOUT; behind by 1 change', noon), 'last sync failed: E_TIMEOUT; behind by 1 change', 'no time, no change');
 });
 
 test('a peer\'s watermark in the debug panel', () => {

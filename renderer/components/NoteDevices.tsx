@@ -5,7 +5,7 @@
 
 import { useEffect, useRef, useState } from 'react';
 import type { DeviceHold, NotesApi } from '../../app/api.ts';
-import { dateTime, errorMessage, holdText, shortId } from '../format.ts';
+import { dateTime, errorMessage, holdText, readableTimes, shortId } from '../format.ts';
 import { throttle, type Throttled } from '../throttle.ts';
 
 /** Refetches at most this often: sync-state events come up to 4 a second during a transfer. */
@@ -61,9 +61,7 @@ export function NoteDevices({ api, id, syncSeq, noteSeq }: Props) {
       {error !== null ? <span className="error small">Could not tell which devices hold this note: {error}</span> : devices!.map((d) => (
         <span key={d.device} className={`note-device ${d.holds ? 'holds' : 'not-held'}`} data-testid="note-device" data-peer-id={d.device} data-holds={d.holds} title={d.verifiedAt === null ? d.device : `${d.device}\nverified ${dateTime(d.verifiedAt)}`}>
           <span className="dot" aria-hidden="true" />
-          <strong data-testid="note-device-name">{d.name ?? shortId(d.device)}</strong>
-          {': '}
-          <span data-testid="note-device-state">{holdText(d, now)}</span>
+          <strong data-testid="note-device-name">{d.name ?? shortId(d.device)}</strong>: <span data-testid="note-device-state" title={d.reason ?? undefined}>{readableTimes(holdText(d, now), now)}</span>
         </span>
       ))}
     </div>
