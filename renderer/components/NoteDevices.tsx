@@ -31,13 +31,16 @@ export function NoteDevices({ api, id, syncSeq, noteSeq }: Props) {
   const fetcher = useRef<Throttled | null>(null);
   useEffect(() => {
     let live = true;
+    // Answers may overtake each other: only the newest request's is shown.
+    let asked = 0;
     const run = throttle(() => {
+      const mine = ++asked;
       api.noteSync(id).then((s) => {
-        if (!live) return;
+        if (!live || mine !== asked) return;
         setDevices(s.devices);
         setError(null);
         setNow(Date.now());
-      }, (e) => live && setError(errorMessage(e)));
+      }, (e) => live && mine === asked && setError(errorMessage(e)));
     }, REFRESH_MS);
     fetcher.current = run;
     run();
