@@ -510,6 +510,8 @@ export class SyncNode {
     if (o.error instanceof ProtocolError && o.error.code !== 'E_PEER_ERROR') this.rejected['anti-entropy']++;
     if (o.error?.code === 'E_PROTOCOL_VERSION') this.book.failed(peer, versionMismatchReason(o.error.message, (this.opts.now ?? Date.now)()));
     this.proveHeld(peer, o);
+    // A repair that moved records proves nothing by itself (R-HOLD): the acknowledgement after it does.
+    if (o.ok && s.recordsSent + s.recordsReceived > 0) this.acks.heard(peer);
     if (this.transfers.delete(peer)) this.changed();
     const info = this.peerInfo(peer);
     info.lastSession = summary;

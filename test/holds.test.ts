@@ -123,6 +123,7 @@ describe('watermark rules', () => {
     assert.deepEqual(holdOf(facts({}), 5, none), { device: 'p', name: 'Laptop', holds: true, verifiedAt: 42, reason: null });
     assert.equal(holdOf(facts({}), 6, () => 1).reason, 'behind by 1 change');
     assert.equal(holdOf(facts({ watermark: undefined }), 1, () => 0).reason, 'never synced');
+    assert.equal(holdOf(facts({ watermark: undefined, lastSession: { ok: true, error: null } }), 1, () => 0).reason, 'not proven yet');
     assert.equal(holdOf(facts({ connected: false, lastSeen: Date.UTC(2026, 0, 2) }), 9, () => 4).reason, 'offline since 2026-01-02T00:00:00.000Z; behind by 4 changes');
     assert.equal(holdOf(facts({ lastSession: { ok: false, error: 'E_PEER_ERROR: reset' } }), 9, () => 2).reason, 'last sync failed: E_PEER_ERROR: reset; behind by 2 changes');
     assert.equal(holdOf(facts({}), 9, () => 10_000).reason, 'behind by 10,000+ changes');

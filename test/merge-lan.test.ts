@@ -99,12 +99,14 @@ describe('saves with base over real libp2p', { timeout: 120_000 }, () => {
   test('offline disjoint edits (B stopped, each edits, B restarts and meets A) merge without a conflict', async () => {
     const [a, b] = await pair();
     const n = await a.api.createNote({ title: 'List', body: THREE });
-    await noteOn(b, n.id, THREE);
+    const seenByB = await noteOn(b, n.id, THREE);
     await b.stop();
     await a.api.saveNote(n.id, { body: 'Groceries (A)\nmilk\neggs', base: (await a.api.getNote(n.id)).rev });
-    // B comes back alone (no peer to dial, mDNS off) and edits while apart.
+    // B comes back and saves the edit made on the text it held when it went away. It redials A
+    // by itself (remembered devices), so A's edit may reach it before the save or after: either
+    // way the save's base is the old text, and A's edit must survive it.
     const b2 = await peer({ dataDir: b.dataDir });
-    await b2.api.saveNote(n.id, { body: 'Groceries\nmilk\neggs (B)', base: (await b2.api.getNote(n.id)).rev });
+    await b2.api.saveNote(n.id, { body: 'Groceries\nmilk\neggs (B)', base: seenByB.rev });
     await b2.api.addPeer(a.info.addresses[0]);
     const merged = 'Groceries (A)\nmilk\neggs (B)';
     for (const x of [a, b2]) assert.deepEqual((await noteOn(x, n.id, merged)).conflicts, {});

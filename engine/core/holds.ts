@@ -53,7 +53,8 @@ export function holdOf(d: DeviceFacts, noteSeq: number, behind: (after: number) 
   const w = d.watermark;
   const base = { device: d.peer, name: d.name, verifiedAt: w?.at ?? null };
   if (w !== undefined && w.seq >= noteSeq) return { ...base, holds: true, reason: null };
-  const lag = w === undefined ? 'never synced' : behindText(behind(w.seq));
+  // A session that ended well but proved nothing yet (a repair moved records): its proof follows.
+  const lag = w !== undefined ? behindText(behind(w.seq)) : d.lastSession?.ok ? 'not proven yet' : 'never synced';
   if (!d.connected) {
     const since = d.lastSeen === null ? 'offline, not seen since this device started' : `offline since ${new Date(d.lastSeen).toISOString()}`;
     return { ...base, holds: false, reason: `${since}; ${lag}` };
