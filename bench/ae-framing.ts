@@ -13,6 +13,8 @@
 // nodes run in this process: bytes do not depend on the event loop. Each n starts from two
 // stores holding the same n seed records (bench/dataset.ts), which then meet once; each case
 // adds d fresh differences (half on each side) on top of the previous case's converged state.
+// After each session the bench waits until A has proven that B holds A's whole log (R-HOLD) and
+// counts the bytes that took: the watermark's whole cost on the wire.
 
 import dc from 'node:diagnostics_channel';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +39,12 @@ export interface FramingRow {
   /** wireBytes / sessionBytes. */
   ratio: number;
   converged: boolean;
+  /**
+   * The acknowledgement that follows a session that moved records (R-HOLD-4): TCP payload of the
+   * one extra session after which A has proven that B holds all of A's log. 0 when the session
+   * itself proved it (equal roots).
+   */
+  ackWireBytes: number;
   /** TCP payload per second on the idle connection before the cases (background chatter). */
   idleBytesPerSec: number;
 }
@@ -114,9 +122,17 @@ async function casesFor(root: string, n: number, diffs: readonly number[], log: 
       await quiet(wire, 150, 3_000);
       const wireBytes = wire() - before;
       const sessionBytes = s.bytesSent + s.bytesReceived;
+      const ackFrom = wire();
+      const seqA = a.replica.seq();
+      const proven = (): boolean => a.state().peers.some((p) => p.id === b.peerId && (p.watermark?.seq ?? -1) >= seqA);
+      const ackDeadline = Date.now() + 15_000;
+      while (!proven() && Date.now() < ackDeadline) await sleep(20);
+      if (!proven()) throw new Error(`no acknowledgement proved n=${n} d=${d}`);
+      await quiet(wire, 150, 3_000);
+      const ackWireBytes = wire() - ackFrom;
       rows.push({
         n, d, used: s.mode, roundTrips: s.roundTrips, sessionBytes, wireBytes, overheadBytes: wireBytes - sessionBytes,
-        ratio: Math.round((wireBytes / sessionBytes) * 100) / 100, converged: s.ok && sameRoot(a, b), idleBytesPerSec,
+        ratio: Math.round((wireBytes / sessionBytes) * 100) / 100, converged: s.ok && sameRoot(a, b), ackWireBytes, idleBytesPerSec,
       });
       log(`  framing n=${n} d=${d}: session ${sessionBytes} B, wire ${wireBytes} B\n`);
     }

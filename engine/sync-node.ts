@@ -464,7 +464,7 @@ export class SyncNode {
 
   // ---- anti-entropy --------------------------------------------------------------------------
 
-  private async syncWith(peer: string): Promise<boolean> {
+  private async syncWith(peer: string): Promise<boolean | 'busy'> {
     if (this.busy.has(peer) || this.stopped) return false;
     this.busy.set(peer, { dir: 'out', since: this.now() });
     const signal = AbortSignal.timeout(this.opts.sessionTimeoutMs ?? 30_000);
@@ -473,6 +473,8 @@ export class SyncNode {
       // The replica remembered with its watermark lets the first session after a restart send a cursor.
       const peerReplica = this.peerInfo(peer).replica ?? this.marks.get(peer)?.replica;
       const outcome = await initiateOver(this.replica, stream, { peerReplica }, signal, this.transferListener(peer));
+      // Both ends opened a session at once and the peer's goes ahead: nothing failed.
+      if (outcome.error?.details.fault === 'busy') return 'busy';
       this.record(peer, outcome);
       return outcome.ok;
     } catch (e) {
@@ -511,7 +513,8 @@ export class SyncNode {
     if (o.error?.code === 'E_PROTOCOL_VERSION') this.book.failed(peer, versionMismatchReason(o.error.message, (this.opts.now ?? Date.now)()));
     this.proveHeld(peer, o);
     // A repair that moved records proves nothing by itself (R-HOLD): the acknowledgement after it does.
-    if (o.ok && s.recordsSent + s.recordsReceived > 0) this.acks.heard(peer);
+    // The initiator alone asks, so the two ends do not open it at once.
+    if (o.ok && s.role === 'initiator' && s.recordsSent + s.recordsReceived > 0) this.acks.heard(peer);
     if (this.transfers.delete(peer)) this.changed();
     const info = this.peerInfo(peer);
     info.lastSession = summary;

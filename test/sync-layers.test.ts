@@ -156,6 +156,17 @@ describe('scheduler', () => {
     s.stop();
   });
 
+  test('a peer that answers busy (its own session with us goes ahead) is not backed off', async () => {
+    const runs: string[] = [];
+    const s = new Scheduler({ connectedPeers: () => ['p'], isBusy: () => false, now: () => 0, runSession: async (p) => (runs.push(p), 'busy' as const), ...fakeTimers() });
+    s.start();
+    assert.equal(await s.trigger('p'), false, 'a busy answer is not a session that ended well');
+    assert.equal(s.backoffMs('p'), 0, 'nor a failure');
+    assert.equal(await s.trigger('p'), false);
+    assert.deepEqual(runs, ['p', 'p'], 'so the next trigger runs at once');
+    s.stop();
+  });
+
   test('ticks pick a connected peer that is neither busy nor backing off, with jittered delays', async () => {
     const runs: string[] = [];
     const t = fakeTimers();

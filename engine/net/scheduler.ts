@@ -10,8 +10,11 @@ export interface SchedulerOptions {
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
   readonly connectedPeers: () => readonly string[];
-  /** Runs one session with the peer; resolves true when it ended well. Never rejects. */
-  readonly runSession: (peer: string) => Promise<boolean>;
+  /**
+   * Runs one session with the peer; resolves true when it ended well, 'busy' when the peer was
+   * already in a session with us (not a failure: no backoff). Never rejects.
+   */
+  readonly runSession: (peer: string) => Promise<boolean | 'busy'>;
   readonly isBusy: (peer: string) => boolean;
   readonly random?: () => number;
   readonly now?: () => number;
@@ -63,7 +66,9 @@ export class Scheduler {
     if (!this.running || this.opts.isBusy(peer)) return false;
     const b = this.backoff.get(peer);
     if (b && b.until > this.opts.now()) return false;
-    const ok = await this.opts.runSession(peer);
+    const result = await this.opts.runSession(peer);
+    if (result === 'busy') return false;
+    const ok = result;
     if (ok) this.backoff.delete(peer);
     else {
       const failures = (b?.failures ?? 0) + 1;
