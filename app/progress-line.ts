@@ -5,7 +5,7 @@
 import type { SyncProgress } from './api.ts';
 
 export function progressLine(p: SyncProgress): string {
-  const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
+  const mb = (n: number) => (n / 1_000_000).toFixed(1); // decimal MB, as the UI shows them
   const eta = p.etaMs === null ? 'ETA unknown' : p.recordsDone === p.recordsTotal ? 'done' : `ETA ${Math.ceil(p.etaMs / 1000)} s`;
   return `sync progress from ${p.peer}: ${p.recordsDone}/${p.recordsTotal} records, ${mb(p.bytesDone)}/${mb(p.bytesTotal)} MB, ${eta}`;
 }
