@@ -16,6 +16,7 @@ import { MemoryStore } from '../engine/store/memory.ts';
 import { syncPair } from '../engine/sync-pair.ts';
 import { WatermarkBook } from '../engine/watermark-book.ts';
 import { AckTimer } from '../engine/net/ack-timer.ts';
+import { progressPrinter } from '../app/progress-line.ts';
 import { A, B, NOW, SALT } from './protocol-helpers.ts';
 import { Prng } from './prng.ts';
 
@@ -221,6 +222,22 @@ describe('progress of a large message', () => {
     second.session.receive(second.reply[0]);
     second.session.receive(second.reply[0].slice()); // the opening frame again: a total mid-message
     assert.equal(second.session.status, 'failed');
+  });
+});
+
+describe('the headless peer\'s progress lines', () => {
+  test('the first line at once, then at most one a second, and always the last', () => {
+    let now = 0;
+    const lines: string[] = [];
+    const print = progressPrinter((l) => lines.push(l), () => now);
+    const p = (done: number) => ({ peer: 'P', recordsDone: done, recordsTotal: 3_000, bytesDone: done * 1_000, bytesTotal: 3_000_000, etaMs: done === 3_000 ? 0 : 1_500 });
+    for (let done = 100; done <= 3_000; done += 100) {
+      print(p(done));
+      now += 250;
+    }
+    assert.deepEqual(lines.map((l) => Number(/: (\d+)\//.exec(l)?.[1])), [100, 500, 900, 1300, 1700, 2100, 2500, 2900, 3000]);
+    assert.equal(lines[0], 'sync progress from P: 100/3000 records, 0.1/3.0 MB, ETA 2 s');
+    assert.equal(lines.at(-1), 'sync progress from P: 3000/3000 records, 3.0/3.0 MB, done');
   });
 });
 
