@@ -384,8 +384,21 @@ export class SyncNode {
    */
   async syncNow(): Promise<SessionSummary[]> {
     const peers = this.p2p.connectedPeers().map((p) => p.peerId);
-    await Promise.all(peers.map((p) => this.syncWith(p)));
+    await Promise.all(peers.map((p) => this.syncNowWith(p)));
     return peers.map((p) => this.peerInfo(p).lastSession).filter((s): s is SessionSummary => s !== null);
+  }
+
+  /**
+   * One session of our own with `peer`. A session already running between us (a periodic one,
+   * an acknowledgement, or the peer's own that won the tie) is waited out first, so what is
+   * reported is a session that started after the button was pressed, never an older one.
+   */
+  private async syncNowWith(peer: string): Promise<void> {
+    const deadline = this.now() + (this.opts.sessionTimeoutMs ?? 30_000);
+    for (let attempt = 0; attempt < 5 && !this.stopped; attempt++) {
+      while (this.busy.has(peer) && this.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if ((await this.syncWith(peer)) !== 'busy') return;
+    }
   }
 
   onState(listener: () => void): () => void {
@@ -464,8 +477,10 @@ export class SyncNode {
 
   // ---- anti-entropy --------------------------------------------------------------------------
 
+  /** One session we initiate: whether it ended well, or 'busy' when one between us was already running. */
   private async syncWith(peer: string): Promise<boolean | 'busy'> {
-    if (this.busy.has(peer) || this.stopped) return false;
+    if (this.stopped) return false;
+    if (this.busy.has(peer)) return 'busy';
     this.busy.set(peer, { dir: 'out', since: this.now() });
     const signal = AbortSignal.timeout(this.opts.sessionTimeoutMs ?? 30_000);
     try {

@@ -201,6 +201,9 @@ describe('the UI in Chromium against two headless peers', { timeout: 110_000 }, 
     const note = await a2.api.createNote({ title: 'Trip plan', body: 'Day 1: train to the coast.' });
     await a2.api.syncNow();
     assert.equal(await until('the note on B', () => bodyOn(b2, note.id)), 'Day 1: train to the coast.');
+    // The session that carried it is followed by an acknowledgement (R-HOLD-4); once A has its
+    // proof, no session runs until the test asks for one, so the edits below stay apart.
+    await until('A proves B holds the note', async () => { const { devices } = await a2.api.noteSync(note.id); return devices.length === 1 && devices[0].holds; });
     let pb2: Page;
     [pa2, pb2] = await Promise.all([ui(a2), ui(b2)]);
 

@@ -67,6 +67,9 @@ describe('concurrent edits', { timeout: 60_000 }, () => {
     const n = await a.api.createNote({ title: 'Plan', body: 'v0' });
     await a.api.syncNow();
     assert.equal(await waitFor('note on B', () => bodyOn(b, n.id)), 'v0');
+    // The acknowledgements that follow (R-HOLD-4) are over once A has proven both hold v0: from
+    // then on only the sessions this test asks for run, so the two edits below stay concurrent.
+    await waitFor('A proves B and C hold v0', async () => { const { devices } = await a.api.noteSync(n.id); return devices.length === 2 && devices.every((d) => d.holds); });
     await a.api.saveNote(n.id, { body: 'edited on A' });
     await b.api.saveNote(n.id, { body: 'edited on B' });
     // B and C know only A (they joined with its invite): B meets A, then A meets both.
