@@ -21,8 +21,8 @@ function testFiles(dir: string): string[] {
 
 interface Tally { pass: number; fail: number; skip: number; firstError?: string }
 
-async function once(files: string[], tallies: Map<string, Tally>): Promise<{ pass: number; fail: number; skip: number }> {
-  const counts = { pass: 0, fail: 0, skip: 0 };
+async function once(files: string[], tallies: Map<string, Tally>): Promise<{ pass: number; fail: number; skip: number; failed: string[] }> {
+  const counts = { pass: 0, fail: 0, skip: 0, failed: [] as string[] };
   const stream = run({ files, concurrency: 2, isolation: 'process' });
   const key = (d: { file?: string; name: string; nesting: number }) => `${relative(ROOT, d.file ?? '?')} › ${d.name}`;
   const tally = (k: string): Tally => {
@@ -46,6 +46,7 @@ async function once(files: string[], tallies: Map<string, Tally>): Promise<{ pas
     const t = tally(key(d));
     t.fail++;
     counts.fail++;
+    counts.failed.push(key(d));
     t.firstError ??= String((d.details.error as Error & { cause?: unknown })?.cause ?? d.details.error).split('\n').slice(0, 3).join(' | ');
   });
   // Draining the stream runs the tests; their own output stays out of this report.
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
     const c = await once(files, tallies);
     if (c.fail > 0) failedRuns++;
     process.stdout.write(`run ${i}/${n}: ${c.pass} passed, ${c.fail} failed, ${c.skip} skipped (${Math.round((Date.now() - t0) / 1000)} s)\n`);
+    // Named at once, so a long repeat shows what failed while it is still running.
+    for (const k of c.failed) process.stdout.write(`  failed: ${k}\n`);
   }
   const rows = [...tallies].sort(([ka, a], [kb, b]) => b.fail - a.fail || ka.localeCompare(kb));
   const flaky = rows.filter(([, t]) => t.fail > 0);
