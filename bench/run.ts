@@ -56,7 +56,7 @@ if (!only || only === 'write') {
 }
 
 if (!only || only === 'open') {
-  emit('store open: SQLite open + Merkle tree rebuild', openRows(quick ? [100_000] : [100_000, 1_000_000]) as unknown as Record<string, unknown>[]);
+  emit('store open: SQLite open + Merkle tree load', openRows(quick ? [100_000] : [100_000, 1_000_000]) as unknown as Record<string, unknown>[]);
 }
 
 if (!only || only === 'merge') {

@@ -45,6 +45,19 @@ CREATE TABLE version_contexts (
     what: 'index of the notes with conflicts',
     sql: 'CREATE INDEX IF NOT EXISTS docs_conflicted ON docs (updated DESC, id) WHERE conflicted = 1;',
   },
+  {
+    // Issue 11: opening a large vault reads a snapshot of the Merkle tree instead of hashing every
+    // key. The tree then holds key hashes, not key strings; khash (its position, sha256(key)[0..16],
+    // filled by the connection's key_hash() function) finds the keys of a tree bucket when a
+    // session needs their names.
+    what: 'key hashes and a Merkle tree snapshot for a fast open',
+    sql: `
+ALTER TABLE records ADD COLUMN khash BLOB;
+UPDATE records SET khash = key_hash(key);
+CREATE INDEX records_khash ON records (khash);
+CREATE TABLE tree_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = 1 + MIGRATIONS.length;

@@ -16,6 +16,28 @@ export type { SearchHit };
 export interface Put {
   readonly key: string;
   readonly state: KeyState;
+  /**
+   * codec.keyHash(key), when the caller already holds it (the replica's tree does): saves
+   * hashing the key again. Must be exactly that hash.
+   */
+  readonly keyHash?: Uint8Array;
+}
+
+/**
+ * A persisted copy of the Merkle tree (core/merkle.ts snapshot()), so that opening a large vault
+ * reads one blob and the keys changed since, instead of hashing every key (engine/replica.ts).
+ */
+export interface TreeStore {
+  /** The last saved snapshot and the seq it covers (every put up to seq, none after). */
+  treeSnapshot(): { readonly seq: number; readonly data: Uint8Array } | undefined;
+  /** Replaces the snapshot; `data` must cover exactly the puts up to `seq`. */
+  saveTreeSnapshot(seq: number, data: Uint8Array): void;
+  /** Every key put after `seq`, with its key hash and its leaf hash. */
+  hashesSince(seq: number): Iterable<readonly [string, Uint8Array, Uint8Array]>;
+  /** Every stored (key, key hash) whose depth-4 tree bucket (first two hash bytes) is in [first, end). */
+  keyNames(first: number, end: number): Iterable<readonly [string, Uint8Array]>;
+  /** How many keys are stored. */
+  keyCount(): number;
 }
 
 /** What the full-text index and the notes list hold for one note: its live, winning fields. */
@@ -97,6 +119,8 @@ export interface Storage {
   changesSince(after: number, limit: number): Change[];
   /** Every key with its leaf hash, for building the Merkle tree at open. */
   scanHashes(): Iterable<readonly [string, Uint8Array]>;
+  /** Present when the store can persist the tree: then the replica opens from a snapshot. */
+  readonly treeStore?: TreeStore;
   /** The last persisted clock stamp, or null for a new store. */
   clock(): Stamp | null;
   cursor(replica: string): number | undefined;
