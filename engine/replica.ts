@@ -346,7 +346,7 @@ export class Replica implements SyncSource {
  * dropped and the tree is rebuilt from every key: slower, never wrong.
  */
 function loadTree(persisted: TreeStore): { tree: MerkleTree; replayed: number } {
-  const names: KeyNames = (first, end) => persisted.keyNames(first, end);
+  const names: KeyNames = () => persisted.keyNames();
   const snap = persisted.treeSnapshot();
   if (snap !== undefined) {
     try {

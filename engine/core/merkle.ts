@@ -10,9 +10,12 @@
 // Memory and open time (issue 11): a key is found by its key hash in an open-addressing table of
 // typed arrays, and its name (the key string) is optional. A tree restored from a snapshot
 // (`fromSnapshot`: key hashes and leaves, no names) learns a name when the key is written or
-// looked up, and asks its `KeyNames` source for the names of a bucket only when keysUnder() needs
-// them (an anti-entropy session listing that bucket). So opening 1M keys reads one blob and holds
-// ~40 bytes per key instead of a million strings in a Map.
+// looked up, and asks its `KeyNames` source for all names only when keysUnder() first needs them
+// (an anti-entropy session that lists keys, or a test). So opening 1M keys reads one blob and
+// holds ~46 bytes per key instead of a million strings in a Map; the names cost their memory
+// only once a session descends to the keys. All at once, because finding the names of one bucket
+// would need an index by key hash, and keeping that index costs every new key a random B-tree
+// insert (measured: ~20% of the write path's new-key throughput).
 
 import { HASH_BYTES, keyHash } from './codec.ts';
 
@@ -45,11 +48,8 @@ export interface MerkleView {
   keysUnder(path: Path): LeafEntry[];
 }
 
-/**
- * Where a tree restored without names finds them: every stored (key, key hash) whose depth-4
- * bucket (the first two bytes of the key hash, big-endian) is in [first, end).
- */
-export type KeyNames = (first: number, end: number) => Iterable<readonly [string, Uint8Array]>;
+/** Where a tree restored without names finds them: every stored (key, key hash). */
+export type KeyNames = () => Iterable<readonly [string, Uint8Array]>;
 
 export function nibble(hash: Uint8Array, i: number): number {
   const b = hash[i >> 1];
@@ -86,8 +86,6 @@ export class MerkleTree implements MerkleView {
   /** Each depth-4 bucket's slots as a linked list: first slot (-1 = empty), then next slot. */
   private readonly bucketHead = new Int32Array(BUCKETS).fill(-1);
   private nextInBucket = new Int32Array(0);
-  /** Buckets holding a slot whose name is not known yet. */
-  private readonly unnamed = new Uint8Array(BUCKETS);
   private readonly keyNames: KeyNames | undefined;
 
   constructor(keyNames?: KeyNames) {
@@ -115,7 +113,6 @@ export class MerkleTree implements MerkleView {
       tree.tableInsert(slot);
       const b = bucketOf(tree.keyHashes, at);
       tree.link(b, slot);
-      tree.unnamed[b] = 1;
       tree.count = slot + 1;
     }
     // The dense levels from the leaves, bottom level first, then each level from the one below.
@@ -210,8 +207,7 @@ export class MerkleTree implements MerkleView {
   }
 
   keysUnder(path: Path): LeafEntry[] {
-    const [first, end] = this.bucketRange(path);
-    this.learnNames(first, end);
+    if (this.slots.size < this.count) this.learnNames();
     return [...this.slotsUnder(path)].map((slot) => ({
       key: this.names[slot] as string,
       keyHash: this.keyHashes.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES),
@@ -221,7 +217,7 @@ export class MerkleTree implements MerkleView {
 
   /** Approximate bytes held by the tree's own arrays (not counting the key strings). */
   footprint(): number {
-    let bytes = this.keyHashes.byteLength + this.leaves.byteLength + this.table.byteLength + this.unnamed.byteLength;
+    let bytes = this.keyHashes.byteLength + this.leaves.byteLength + this.table.byteLength;
     bytes += this.bucketHead.byteLength + this.nextInBucket.byteLength;
     for (let level = 0; level <= DENSE_DEPTH; level++) bytes += this.digests[level].byteLength + this.counts[level].byteLength;
     return bytes;
@@ -257,21 +253,14 @@ export class MerkleTree implements MerkleView {
     this.slots.set(key, slot);
   }
 
-  /** Names the slots of buckets [first, end) that have none yet. */
-  private learnNames(first: number, end: number): void {
-    let missing = false;
-    for (let b = first; b < end && !missing; b++) missing = this.unnamed[b] === 1;
-    if (!missing) return;
+  /** Names every slot. */
+  private learnNames(): void {
     if (this.keyNames === undefined) throw new Error('invariant: a tree without names has no KeyNames source');
-    for (const [key, h] of this.keyNames(first, end)) {
+    for (const [key, h] of this.keyNames()) {
       const slot = this.find(h, 0);
       if (slot >= 0 && this.names[slot] === undefined) this.name(slot, key);
     }
-    for (let b = first; b < end; b++) {
-      if (this.unnamed[b] === 0) continue;
-      for (let slot = this.bucketHead[b]; slot >= 0; slot = this.nextInBucket[slot]) if (this.names[slot] === undefined) throw new Error(`invariant: the store has no name for a key of tree bucket ${b}`);
-      this.unnamed[b] = 0;
-    }
+    if (this.slots.size < this.count) throw new Error(`invariant: the store names ${this.slots.size} of the tree's ${this.count} keys`);
   }
 
   /** The depth-4 buckets [first, end) a path covers. */

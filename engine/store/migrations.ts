@@ -47,14 +47,13 @@ CREATE TABLE version_contexts (
   },
   {
     // Issue 11: opening a large vault reads a snapshot of the Merkle tree instead of hashing every
-    // key. The tree then holds key hashes, not key strings; khash (its position, sha256(key)[0..16],
-    // filled by the connection's key_hash() function) finds the keys of a tree bucket when a
-    // session needs their names.
+    // key. khash is a key's tree position (sha256(key)[0..16], filled by the connection's
+    // key_hash() function), so replaying the keys put after the snapshot, or naming the tree's
+    // keys, hashes nothing. Not indexed: an index by hash would cost every new key a random insert.
     what: 'key hashes and a Merkle tree snapshot for a fast open',
     sql: `
 ALTER TABLE records ADD COLUMN khash BLOB;
 UPDATE records SET khash = key_hash(key);
-CREATE INDEX records_khash ON records (khash);
 CREATE TABLE tree_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL);
 `,
   },

@@ -388,11 +388,7 @@ export class SqliteStore implements Storage {
       this.open().saveSnapshot.run(seqArg(seq), data, crc32(data));
     },
     hashesSince: (seq) => this.rows('SELECT key, khash, hash FROM records WHERE seq > ?', seqArg(seq)),
-    keyNames: (first, end) => {
-      const lo = new Uint8Array([first >> 8, first & 255]);
-      if (end >= 0x10000) return this.rows('SELECT key, khash FROM records WHERE khash >= ?', lo);
-      return this.rows('SELECT key, khash FROM records WHERE khash >= ? AND khash < ?', lo, new Uint8Array([end >> 8, end & 255]));
-    },
+    keyNames: () => this.rows('SELECT key, khash FROM records'),
     keyCount: () => (this.open().count.get() as { n: number }).n,
   };
 

@@ -34,8 +34,8 @@ export interface TreeStore {
   saveTreeSnapshot(seq: number, data: Uint8Array): void;
   /** Every key put after `seq`, with its key hash and its leaf hash. */
   hashesSince(seq: number): Iterable<readonly [string, Uint8Array, Uint8Array]>;
-  /** Every stored (key, key hash) whose depth-4 tree bucket (first two hash bytes) is in [first, end). */
-  keyNames(first: number, end: number): Iterable<readonly [string, Uint8Array]>;
+  /** Every stored (key, key hash). */
+  keyNames(): Iterable<readonly [string, Uint8Array]>;
   /** How many keys are stored. */
   keyCount(): number;
 }
