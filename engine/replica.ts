@@ -320,11 +320,9 @@ export class Replica implements SyncSource {
     const prune = [...new Set(history.map((h) => h.key))]
       .filter((key) => (pending.get(key)?.versions.length ?? 0) < 2)
       .map((key) => ({ key, keep: this.historyLimits.keep, before: Math.max(0, before), current: (pending.get(key)?.versions ?? []).map(dotOf) }));
-    const keyHashes = records.map((r) => this.tree.hashOf(r.key));
-    const puts = records.map((r, i) => ({ key: r.key, state: r.state, keyHash: keyHashes[i] }));
-    const hashes = this.storage.commit({ puts, docs, clock: last ?? undefined, history, prune, contexts });
+    const hashes = this.storage.commit({ puts: records, docs, clock: last ?? undefined, history, prune, contexts });
     this.last = last;
-    records.forEach((r, i) => this.tree.set(r.key, hashes[i], keyHashes[i]));
+    records.forEach((r, i) => this.tree.set(r.key, hashes[i]));
     this.counters[origin] += records.length;
     this.sinceSnapshot += records.length;
     this.maybeSnapshot();
@@ -352,8 +350,8 @@ function loadTree(persisted: TreeStore): { tree: MerkleTree; replayed: number } 
     try {
       const tree = MerkleTree.fromSnapshot(snap.data, names);
       let replayed = 0;
-      for (const [key, khash, leaf] of persisted.hashesSince(snap.seq)) {
-        tree.set(key, leaf, khash);
+      for (const [key, leaf] of persisted.hashesSince(snap.seq)) {
+        tree.set(key, leaf);
         replayed++;
       }
       if (tree.size === persisted.keyCount()) return { tree, replayed };
@@ -364,8 +362,8 @@ function loadTree(persisted: TreeStore): { tree: MerkleTree; replayed: number } 
   }
   const tree = new MerkleTree(names);
   let replayed = 0;
-  for (const [key, khash, leaf] of persisted.hashesSince(0)) {
-    tree.set(key, leaf, khash);
+  for (const [key, leaf] of persisted.hashesSince(0)) {
+    tree.set(key, leaf);
     replayed++;
   }
   return { tree, replayed };

@@ -12,7 +12,7 @@ import { MemoryStore } from '../engine/store/memory.ts';
 import { MIGRATIONS } from '../engine/store/migrations.ts';
 import { APPLICATION_ID, SCHEMA_VERSION, SqliteStore } from '../engine/store/sqlite.ts';
 import type { Storage } from '../engine/store/store.ts';
-import { putOf, storeConformance, UNDO_KEY_HASHES } from './store-conformance.ts';
+import { putOf, storeConformance, UNDO_TREE_SNAPSHOT } from './store-conformance.ts';
 
 async function tempDir(): Promise<string> {
   return fs.promises.mkdtemp(path.join(os.tmpdir(), 'notes-store-'));
@@ -158,7 +158,7 @@ describe('SqliteStore files', () => {
     made.commit({ puts: [], docs: [{ id: 'a', title: 'A', body: 'x', updated: 5, created: 1, trashed: false, conflicted: true }, { id: 'b', title: 'B', body: 'y', updated: 6, created: 1, trashed: false, conflicted: false }] });
     made.close();
     // Back to the format before the step: without its index (nor what later steps add), at its version.
-    foreignDb(file, `DROP INDEX docs_conflicted; ${UNDO_KEY_HASHES} PRAGMA user_version = ${step + 1}`);
+    foreignDb(file, `DROP INDEX docs_conflicted; ${UNDO_TREE_SNAPSHOT} PRAGMA user_version = ${step + 1}`);
     const store = SqliteStore.open(file);
     try {
       assert.deepEqual(store.listDocs({ conflicted: true }).map((d) => d.id), ['a']);
@@ -176,8 +176,8 @@ describe('SqliteStore files', () => {
     }
   });
 
-  test('a store made before key hashes gets them on open, and its tree opens the same', () => {
-    const step = MIGRATIONS.findIndex((m) => m.what === 'key hashes and a Merkle tree snapshot for a fast open');
+  test('a store made before tree snapshots gets the table on open, and its tree opens the same', () => {
+    const step = MIGRATIONS.findIndex((m) => m.what === 'a Merkle tree snapshot for a fast open');
     assert.ok(step >= 0, 'the migration step is listed');
     const sub = fresh();
     fs.mkdirSync(sub);
@@ -187,7 +187,7 @@ describe('SqliteStore files', () => {
     made.commit({ puts });
     const root = Replica.open(made).tree.root();
     made.close();
-    foreignDb(file, `${UNDO_KEY_HASHES} PRAGMA user_version = ${step + 1}`);
+    foreignDb(file, `${UNDO_TREE_SNAPSHOT} PRAGMA user_version = ${step + 1}`);
     const store = SqliteStore.open(file);
     try {
       const replica = Replica.open(store);

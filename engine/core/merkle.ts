@@ -11,11 +11,12 @@
 // typed arrays, and its name (the key string) is optional. A tree restored from a snapshot
 // (`fromSnapshot`: key hashes and leaves, no names) learns a name when the key is written or
 // looked up, and asks its `KeyNames` source for all names only when keysUnder() first needs them
-// (an anti-entropy session that lists keys, or a test). So opening 1M keys reads one blob and
-// holds ~46 bytes per key instead of a million strings in a Map; the names cost their memory
-// only once a session descends to the keys. All at once, because finding the names of one bucket
-// would need an index by key hash, and keeping that index costs every new key a random B-tree
-// insert (measured: ~20% of the write path's new-key throughput).
+// (an anti-entropy session that lists keys, or a test), hashing each once. So opening 1M keys
+// reads one blob and holds ~46 bytes per key instead of a million strings in a Map; the names
+// cost their memory (and ~1 s of hashing at 1M) only once a session descends to the keys. All
+// at once, because finding the names of one bucket would need the store to index keys by hash,
+// and that index costs every new key a random B-tree insert (measured: ~20% of the write path's
+// new-key throughput).
 
 import { HASH_BYTES, keyHash } from './codec.ts';
 
@@ -48,8 +49,8 @@ export interface MerkleView {
   keysUnder(path: Path): LeafEntry[];
 }
 
-/** Where a tree restored without names finds them: every stored (key, key hash). */
-export type KeyNames = () => Iterable<readonly [string, Uint8Array]>;
+/** Where a tree restored without names finds them: every stored key (as a one-element row). */
+export type KeyNames = () => Iterable<readonly [string]>;
 
 export function nibble(hash: Uint8Array, i: number): number {
   const b = hash[i >> 1];
@@ -151,10 +152,11 @@ export class MerkleTree implements MerkleView {
 
   /** Sets a key's leaf hash, or removes the key with `null`. */
   set(key: string, leaf: Uint8Array | null, hashOfKey?: Uint8Array): void {
-    const slot = this.slotOf(key, hashOfKey);
+    const h = this.slots.has(key) || this.slots.size === this.count ? hashOfKey : (hashOfKey ?? keyHash(key));
+    const slot = this.slotOf(key, h);
     if (slot < 0) {
       if (leaf === null) return;
-      this.insert(key, hashOfKey ?? this.hashOf(key), leaf);
+      this.insert(key, h ?? keyHash(key), leaf);
     } else if (leaf === null) {
       this.remove(slot);
     } else {
@@ -173,12 +175,6 @@ export class MerkleTree implements MerkleView {
   leafOf(key: string): Uint8Array | undefined {
     const slot = this.slotOf(key);
     return slot < 0 ? undefined : this.leaves.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
-  }
-
-  /** The key's position hash: from the tree when it holds the key (no hashing), else computed. */
-  hashOf(key: string): Uint8Array {
-    const slot = this.slots.get(key);
-    return slot === undefined ? keyHash(key) : this.keyHashes.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
   }
 
   root(): NodeSummary {
@@ -256,8 +252,9 @@ export class MerkleTree implements MerkleView {
   /** Names every slot. */
   private learnNames(): void {
     if (this.keyNames === undefined) throw new Error('invariant: a tree without names has no KeyNames source');
-    for (const [key, h] of this.keyNames()) {
-      const slot = this.find(h, 0);
+    for (const [key] of this.keyNames()) {
+      if (this.slots.has(key)) continue;
+      const slot = this.find(keyHash(key), 0);
       if (slot >= 0 && this.names[slot] === undefined) this.name(slot, key);
     }
     if (this.slots.size < this.count) throw new Error(`invariant: the store names ${this.slots.size} of the tree's ${this.count} keys`);

@@ -46,16 +46,10 @@ CREATE TABLE version_contexts (
     sql: 'CREATE INDEX IF NOT EXISTS docs_conflicted ON docs (updated DESC, id) WHERE conflicted = 1;',
   },
   {
-    // Issue 11: opening a large vault reads a snapshot of the Merkle tree instead of hashing every
-    // key. khash is a key's tree position (sha256(key)[0..16], filled by the connection's
-    // key_hash() function), so replaying the keys put after the snapshot, or naming the tree's
-    // keys, hashes nothing. Not indexed: an index by hash would cost every new key a random insert.
-    what: 'key hashes and a Merkle tree snapshot for a fast open',
-    sql: `
-ALTER TABLE records ADD COLUMN khash BLOB;
-UPDATE records SET khash = key_hash(key);
-CREATE TABLE tree_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL);
-`,
+    // Issue 11: opening a large vault reads a snapshot of the Merkle tree (key hashes and leaves,
+    // crc32-checked) and replays the keys put after it, instead of hashing every key.
+    what: 'a Merkle tree snapshot for a fast open',
+    sql: 'CREATE TABLE tree_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL);',
   },
 ];
 

@@ -9,7 +9,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
 import type { Stamp } from '../core/clock.ts';
-import { decodeRecord, keyHash } from '../core/codec.ts';
+import { decodeRecord } from '../core/codec.ts';
 import { StoreError } from '../core/errors.ts';
 import type { KeyState } from '../core/record.ts';
 import { afterArg, closedError, countArg, decodeContext, decodeDots, encodeContext, encodeDots, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
@@ -153,11 +153,6 @@ function checkIdentity(db: DatabaseSync, file: string): void {
   if (version < 1) throw new StoreError('E_STORE_FORMAT', `${file} is a notes store with no schema version`, { path: file });
 }
 
-/** SQL functions the schema and its migrations use. */
-function registerFunctions(db: DatabaseSync): void {
-  db.function('key_hash', { deterministic: true }, (key) => keyHash(String(key)));
-}
-
 /** Brings an older store up to SCHEMA_VERSION, all steps in one transaction. */
 function migrate(db: DatabaseSync, file: string): void {
   const version = db.prepare('PRAGMA user_version').get()?.user_version as number;
@@ -183,7 +178,6 @@ function createStore(file: string, replicaId: string): void {
   try {
     const db = new DatabaseSync(tmp);
     try {
-      registerFunctions(db);
       // The header fields are written in rollback mode, straight into the main file: they are
       // then never only in a WAL, where validateExisting's immutable reader could not see them.
       db.exec('BEGIN');
@@ -231,8 +225,7 @@ function syncDir(dir: string): void {
 function prepareStatements(db: DatabaseSync) {
   return {
     get: db.prepare('SELECT state FROM records WHERE key = ?'),
-    // khash never changes for a key, so an update leaves its index alone.
-    put: db.prepare('INSERT INTO records (key, state, hash, seq, khash) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, hash = excluded.hash, seq = excluded.seq'),
+    put: db.prepare('INSERT INTO records (key, state, hash, seq) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, hash = excluded.hash, seq = excluded.seq'),
     count: db.prepare('SELECT count(*) AS n FROM records'),
     snapshot: db.prepare('SELECT seq, data, crc FROM tree_snapshot WHERE id = 1'),
     saveSnapshot: db.prepare('INSERT INTO tree_snapshot (id, seq, data, crc) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, data = excluded.data, crc = excluded.crc'),
@@ -291,7 +284,6 @@ export class SqliteStore implements Storage {
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = FULL');
       db.exec('PRAGMA busy_timeout = 5000');
-      registerFunctions(db);
       migrate(db, file);
       return new SqliteStore(db, file, wanted);
     } catch (e) {
@@ -331,7 +323,7 @@ export class SqliteStore implements Storage {
     let seq = this.lastSeq;
     db.exec('BEGIN IMMEDIATE');
     try {
-      b.puts.forEach((put, i) => sql.put.run(put.key, put.bytes, put.hash, ++seq, batch.puts[i].keyHash ?? keyHash(put.key)));
+      for (const put of b.puts) sql.put.run(put.key, put.bytes, put.hash, ++seq);
       for (const d of b.docs) sql.upsertDoc.run(d.id, d.title, d.body, d.updated, d.created, d.trashed ? 1 : 0, d.conflicted ? 1 : 0);
       if (b.clock !== undefined) sql.setClock.run(b.clock.wall, b.clock.counter, b.clock.device);
       for (const c of b.cursors) sql.setCursor.run(c.replica, c.seq);
@@ -387,13 +379,13 @@ export class SqliteStore implements Storage {
     saveTreeSnapshot: (seq, data) => {
       this.open().saveSnapshot.run(seqArg(seq), data, crc32(data));
     },
-    hashesSince: (seq) => this.rows('SELECT key, khash, hash FROM records WHERE seq > ?', seqArg(seq)),
-    keyNames: () => this.rows('SELECT key, khash FROM records'),
+    hashesSince: (seq) => this.rows('SELECT key, hash FROM records WHERE seq > ?', seqArg(seq)),
+    keyNames: () => this.rows('SELECT key FROM records'),
     keyCount: () => (this.open().count.get() as { n: number }).n,
   };
 
   /** Rows as arrays, streamed; a statement of its own (see scanHashes). */
-  private rows<T>(text: string, ...args: (number | Uint8Array)[]): Iterable<T> {
+  private rows<T>(text: string, ...args: number[]): Iterable<T> {
     this.open();
     const stmt = (this.db as DatabaseSync).prepare(text);
     stmt.setReturnArrays(true);

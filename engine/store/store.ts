@@ -16,11 +16,6 @@ export type { SearchHit };
 export interface Put {
   readonly key: string;
   readonly state: KeyState;
-  /**
-   * codec.keyHash(key), when the caller already holds it (the replica's tree does): saves
-   * hashing the key again. Must be exactly that hash.
-   */
-  readonly keyHash?: Uint8Array;
 }
 
 /**
@@ -32,10 +27,10 @@ export interface TreeStore {
   treeSnapshot(): { readonly seq: number; readonly data: Uint8Array } | undefined;
   /** Replaces the snapshot; `data` must cover exactly the puts up to `seq`. */
   saveTreeSnapshot(seq: number, data: Uint8Array): void;
-  /** Every key put after `seq`, with its key hash and its leaf hash. */
-  hashesSince(seq: number): Iterable<readonly [string, Uint8Array, Uint8Array]>;
-  /** Every stored (key, key hash). */
-  keyNames(): Iterable<readonly [string, Uint8Array]>;
+  /** Every key put after `seq`, with its leaf hash. */
+  hashesSince(seq: number): Iterable<readonly [string, Uint8Array]>;
+  /** Every stored key (as a one-element row). */
+  keyNames(): Iterable<readonly [string]>;
   /** How many keys are stored. */
   keyCount(): number;
 }
