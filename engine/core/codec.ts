@@ -23,7 +23,9 @@ export function validateKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0) throw new ValidationError('E_INVALID_KEY', 'a key must be a non-empty string');
   // A lone surrogate would be replaced when encoded, so replicas would hash different bytes.
   if (!key.isWellFormed()) throw new ValidationError('E_INVALID_KEY', 'a key must be well-formed Unicode');
-  const size = encoder.encode(key).length;
+  // UTF-16 length is a lower bound of the UTF-8 size and a third of an upper one: only measure
+  // exactly when the key could be over the limit.
+  const size = key.length * 3 <= MAX_KEY_BYTES ? key.length : encoder.encode(key).length;
   if (size > MAX_KEY_BYTES) throw new ValidationError('E_INVALID_KEY', `key is ${size} bytes; the limit is ${MAX_KEY_BYTES}`, { size, limit: MAX_KEY_BYTES });
   return key;
 }
@@ -43,13 +45,13 @@ export function validateValue(value: unknown): string | null {
 export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
   w.string(rec.key);
   const devices = Object.keys(rec.state.context).sort();
-  const index = new Map(devices.map((d, i) => [d, i]));
   w.varint(devices.length);
   for (const d of devices) w.bytes(fromHex(d)).varint(rec.state.context[d]);
   w.varint(rec.state.versions.length);
   for (const v of rec.state.versions) {
-    const i = index.get(v.device);
-    if (i === undefined) throw new Error(`invariant: version device ${v.device} missing from context`);
+    // A linear search: a key's context names a handful of devices (at most 1024).
+    const i = devices.indexOf(v.device);
+    if (i < 0) throw new Error(`invariant: version device ${v.device} missing from context`);
     w.varint(i).varint(v.counter).varint(v.wall).varint(v.tick);
     if (v.value === null) w.u8(0);
     else w.u8(1).string(v.value);
