@@ -15,6 +15,8 @@ export interface NoteSummary {
   readonly updated: number;
   readonly trashed: boolean;
   readonly conflicted: boolean;
+  /** Of this device's paired devices, how many are proven to hold the note's current versions. */
+  readonly devices: { readonly holding: number; readonly paired: number };
 }
 
 /**
@@ -47,8 +49,8 @@ export interface Invite {
   readonly addresses: readonly string[];
 }
 
-export type { DoctorCode, DoctorReason, NearbyDevice, NetworkInterfaceState, OutgoingPairing, PairingMode, PairingRequest, PairingState, PeerState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
-import type { PairingState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
+export type { DeviceHold, DoctorCode, DoctorReason, NearbyDevice, NoteSync, NetworkInterfaceState, OutgoingPairing, PairingMode, PairingRequest, PairingState, PeerState, SessionSummary, SyncPath, SyncProgress, SyncState } from '../engine/core/sync-state.ts';
+import type { NoteSync, PairingState, SessionSummary, SyncPath, SyncState } from '../engine/core/sync-state.ts';
 
 /** This device as its paired devices see it. */
 export interface DeviceSelf {
@@ -117,6 +119,8 @@ export interface NotesApi {
    */
   summaries(ids: readonly string[]): Promise<NoteSummary[]>;
   getNote(id: string): Promise<Note>;
+  /** Which paired devices are proven to hold the note's current versions, and why the others are not. */
+  noteSync(id: string): Promise<NoteSync>;
   createNote(fields?: { title?: string; body?: string }): Promise<Note>;
   /**
    * Saves the fields sent. `base` is the `rev` of the note the edit was made from: versions

@@ -2,14 +2,14 @@
 // run. It turns engine objects into the plain DTOs of app/api.ts and engine errors into ApiErrors.
 // Sync (libp2p) is optional so the same host serves an offline vault.
 
-import type { ApiEvent, DeviceSelf, ExportFile, ForgetResult, HistoryVersion, ImportReport, Invite, Note, NotesApi, NotesPage, NoteSummary, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiEvent, DeviceHold, DeviceSelf, ExportFile, ForgetResult, HistoryVersion, ImportReport, Invite, Note, NotesApi, NotesPage, NoteSummary, NoteSync, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
 import { decodeNotesCursor, decodeSearchCursor, encodeNotesCursor, encodeSearchCursor, MAX_PAGE, pageLimit } from './list-cursor.ts';
 import { checkImportBatch } from './markdown-batch.ts';
 import { importBatch } from '../engine/markdown/importer.ts';
 import { exportFiles } from '../engine/markdown/vault-folder.ts';
 import { EngineError, ValidationError } from '../engine/core/errors.ts';
 import { logger } from '../engine/log.ts';
-import { Notes, parseNoteKey } from '../engine/notes.ts';
+import { Notes, parseNoteKey, validateNoteId } from '../engine/notes.ts';
 import type { DocEntry } from '../engine/store/store.ts';
 
 /** What a host needs from the sync layer (engine/sync-node.ts implements it). */
@@ -22,6 +22,10 @@ export interface SyncControl {
   syncNow(): Promise<SessionSummary[]>;
   setDeviceName(name: string): Promise<DeviceSelf>;
   forgetDevice(peerId: string): Promise<ForgetResult>;
+  /** Every paired device's hold on a note (E_NOT_FOUND when there is no such note). */
+  noteSync(id: string): DeviceHold[];
+  /** Of the paired devices, how many are proven to hold a note whose keys last changed at `noteSeq`. */
+  devicesHolding(noteSeq: number): { holding: number; paired: number };
   readonly pairing: {
     state(): PairingState;
     start(mode: 'invite' | 'join'): Promise<PairingState>;
@@ -35,9 +39,7 @@ const EXCERPT = 160;
 const STATE_EVENT_MS = 250;
 const log = logger('host');
 
-function summary(d: DocEntry): NoteSummary {
-  return { id: d.id, title: d.title, excerpt: d.body.slice(0, EXCERPT), created: d.created, updated: d.updated, trashed: d.trashed, conflicted: d.conflicted };
-}
+const NO_DEVICES = Object.freeze({ holding: 0, paired: 0 });
 
 export class Host implements NotesApi {
   readonly notes: Notes;
@@ -68,6 +70,12 @@ export class Host implements NotesApi {
     }
   }
 
+  // A field, not a method: the host's methods are exactly the API operations.
+  private readonly summary = (d: DocEntry): NoteSummary => {
+    const devices = this.sync ? this.sync.devicesHolding(this.notes.lastChange(d.id)) : NO_DEVICES;
+    return { id: d.id, title: d.title, excerpt: d.body.slice(0, EXCERPT), created: d.created, updated: d.updated, trashed: d.trashed, conflicted: d.conflicted, devices };
+  };
+
   /** Detaches from the engine; listeners get no more events. */
   close(): void {
     for (const u of this.unsubscribe.splice(0)) u();
@@ -76,7 +84,7 @@ export class Host implements NotesApi {
   }
 
   async listNotes(opts: { trashed?: boolean } = {}): Promise<NoteSummary[]> {
-    return this.notes.list({ trashed: opts.trashed === true }).map(summary);
+    return this.notes.list({ trashed: opts.trashed === true }).map(this.summary);
   }
 
   async notesPage(opts: { trashed?: boolean } & PageOptions = {}): Promise<NotesPage> {
@@ -87,13 +95,13 @@ export class Host implements NotesApi {
     const docs = this.notes.list({ trashed, limit: limit + 1, after });
     const page = docs.slice(0, limit);
     const last = page.at(-1);
-    return { notes: page.map(summary), next: docs.length > limit && last !== undefined ? encodeNotesCursor(trashed, last) : null };
+    return { notes: page.map(this.summary), next: docs.length > limit && last !== undefined ? encodeNotesCursor(trashed, last) : null };
   }
 
   async summaries(ids: readonly string[]): Promise<NoteSummary[]> {
     if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw new ValidationError('E_INVALID_VALUE', 'ids must be a list of note ids');
     if (ids.length > MAX_PAGE) throw new ValidationError('E_INVALID_LIMIT', `at most ${MAX_PAGE} ids at once`);
-    return this.notes.docs([...new Set(ids)]).map(summary);
+    return this.notes.docs([...new Set(ids)]).map(this.summary);
   }
 
   async searchPage(text: string, opts: PageOptions = {}): Promise<SearchPage> {
@@ -108,6 +116,13 @@ export class Host implements NotesApi {
     const note = this.notes.get(id);
     if (!note) throw new ValidationError('E_NOT_FOUND', `no note with id ${id}`, { id });
     return note;
+  }
+
+  async noteSync(id: string): Promise<NoteSync> {
+    validateNoteId(id);
+    if (this.sync) return { devices: this.sync.noteSync(id) };
+    if (this.notes.lastChange(id) === 0) throw new ValidationError('E_NOT_FOUND', `no note with id ${id}`, { id });
+    return { devices: [] };
   }
 
   async createNote(fields: { title?: string; body?: string } = {}): Promise<Note> {

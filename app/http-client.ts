@@ -3,7 +3,7 @@
 // scripts). Events come from GET /api/events read as a fetch stream, not EventSource: EventSource
 // cannot send the Authorization header, and a token in the URL would end up in logs and history.
 
-import type { ApiError, ApiEvent, DeviceSelf, ExportFile, ForgetResult, HistoryVersion, ImportBatch, ImportReport, Invite, Note, NotesApi, NotesPage, NoteSummary, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField } from './api.ts';
+import type { ApiError, ApiEvent, DeviceSelf, ExportFile, ForgetResult, HistoryVersion, ImportBatch, ImportReport, Invite, Note, NotesApi, NotesPage, NoteSummary, PageOptions, PairingState, SaveFields, SearchHit, SearchPage, SessionSummary, SyncState, TextField, NoteSync } from './api.ts';
 import { DEFAULT_PAGE, MAX_PAGE } from './page-limits.ts';
 
 /** Ids per summaries request: 200 ids of 64 characters still fit a request line. */
@@ -131,6 +131,10 @@ export class HttpNotesApi implements NotesApi {
 
   getNote(id: string): Promise<Note> {
     return this.call('GET', note(id));
+  }
+
+  noteSync(id: string): Promise<NoteSync> {
+    return this.call('GET', `${note(id)}/sync`);
   }
 
   createNote(fields: { title?: string; body?: string } = {}): Promise<Note> {

@@ -9,6 +9,7 @@
 //   GET    /api/notes/:id              -                     200 Note           getNote
 //   PUT    /api/notes/:id              {title?, body?, base?} 200 Note          saveNote (only the fields given change)
 //   GET    /api/notes/:id/history      -                     200 HistoryVersion[] history
+//   GET    /api/notes/:id/sync         -                     200 NoteSync       noteSync (which devices hold it)
 //   POST   /api/notes/:id/trash        -                     200 Note           trashNote
 //   POST   /api/notes/:id/restore      -                     200 Note           restoreNote
 //   POST   /api/notes/:id/resolve      {field, value}        200 Note           resolve
@@ -169,6 +170,7 @@ export const ROUTES: readonly Route[] = [
     },
   },
   { method: 'GET', path: '/api/notes/:id/history', handle: async ({ api, params }) => ok(await api.history(params.id)) },
+  { method: 'GET', path: '/api/notes/:id/sync', handle: async ({ api, params }) => ok(await api.noteSync(params.id)) },
   { method: 'POST', path: '/api/notes/:id/trash', handle: async ({ api, params }) => ok(await api.trashNote(params.id)) },
   { method: 'POST', path: '/api/notes/:id/restore', handle: async ({ api, params }) => ok(await api.restoreNote(params.id)) },
   {

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { removeApiAddress, writeApiAddress } from './api-address.ts';
 import { Host } from './host.ts';
+import { progressPrinter } from './progress-line.ts';
 import { startApiServer } from './http-server.ts';
 import { loadOrCreateToken, tokenPath } from './token.ts';
 import { logger } from '../engine/log.ts';
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
   if (node.freshStart !== null) process.stderr.write(`${freshStartMessage(node.freshStart)}
 `);
   const host = new Host(node.notes, node);
+  node.onProgress(progressPrinter((line) => process.stderr.write(`${line}\n`)));
   const token = await loadOrCreateToken(args.data);
   const server = await startApiServer(host, { host: args.http.host, port: args.http.port, token, staticDir: args.ui ?? undefined });
   // The token rides in the fragment: the browser never sends it to the server (app/browser-bridge.ts).

@@ -1,9 +1,10 @@
 // `npm run bench [-- --json] [-- --quick]`: prints every benchmark's figures. Not a test: the
 // figures are read by people (and the README), never asserted against the clock.
-// `--only=anti-entropy|write|open|markdown|gossip|initial-sync|framing|fuzz|rounds|merge|ui-scale` runs one section.
+// `--only=anti-entropy|write|open|markdown|gossip|initial-sync|framing|holds|fuzz|rounds|merge|ui-scale` runs one section.
 
 import { framingRows } from './ae-framing.ts';
 import { fuzzRows } from './fuzz.ts';
+import { holdsRows } from './holds.ts';
 import { antiEntropyRows, type AeRow } from './anti-entropy.ts';
 import { chaosRoundsRows } from './chaos-rounds.ts';
 import { DEFAULT_GOSSIP_CONFIGS, gossipLatencyRows } from './gossip-latency.ts';
@@ -91,6 +92,11 @@ if (!only || only === 'initial-sync') {
 if (!only || only === 'framing') {
   const rows = await framingRows(quick ? [1000, 10_000] : [1000, 100_000], quick ? [0, 1, 10, 1000] : [0, 1, 10, 100, 1000], progress);
   emitAs('framing', 'anti-entropy over libp2p: TCP payload vs the session\'s own message bytes', rows as unknown as Record<string, unknown>[]);
+}
+
+if (!only || only === 'holds') {
+  const rows = await holdsRows(quick ? [1000, 10_000] : [1000, 100_000], quick ? 200 : 1000, progress);
+  emitAs('holds', 'which devices hold a note: the acknowledgement session after an edit, and GET /api/notes/:id/sync (target < 1 ms at 100k notes)', rows as unknown as Record<string, unknown>[]);
 }
 
 if (!only || only === 'fuzz') {

@@ -342,6 +342,11 @@ export class Notes {
     return this.setTrashed(id, false);
   }
 
+  /** The change-log seq at which this device's state of the note last changed (0: no such note). */
+  lastChange(id: string): number {
+    return this.replica.lastSeqUnder(`${PREFIX}${validateNoteId(id)}/`);
+  }
+
   get(id: string): Note | undefined {
     validateNoteId(id);
     const note = assemble(id, (key) => this.replica.get(key));

@@ -163,6 +163,11 @@ export class Replica implements SyncSource {
     return this.storage.cursor(replica);
   }
 
+  /** The highest change-log seq among keys starting with `prefix` (0 if none). */
+  lastSeqUnder(prefix: string): number {
+    return this.storage.lastSeqUnder(prefix);
+  }
+
   /** The injected wall clock, for callers that store a time in a value (a note's `created`). */
   wallNow(): number {
     return this.now();

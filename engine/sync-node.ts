@@ -4,7 +4,11 @@
 
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { initiateOver, respondOver, type SessionOutcome } from './net/ae-link.ts';
+import { initiateOver, respondOver, type ProgressListener, type SessionOutcome } from './net/ae-link.ts';
+import { AckTimer } from './net/ack-timer.ts';
+import { BEHIND_COUNT_MAX, holding, holdOf } from './core/holds.ts';
+import { progressOf, reportable } from './core/transfer-progress.ts';
+import { WatermarkBook } from './watermark-book.ts';
 import { EngineError, ProtocolError, ValidationError } from './core/errors.ts';
 import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS } from './net/invite.ts';
 import { logger } from './log.ts';
@@ -13,7 +17,7 @@ import { Notes, notesReplicaOptions } from './notes.ts';
 import { createP2P, type FrameStream, type P2PNode, type RumorVerdict } from './net/p2p.ts';
 import { encodeFault, STATUS_BYTES } from './core/protocol.ts';
 import { fateOf } from './core/record.ts';
-import type { PeerState, SessionSummary, SyncState } from './core/sync-state.ts';
+import type { DeviceHold, PeerState, SessionSummary, SyncProgress, SyncState } from './core/sync-state.ts';
 import { Replica } from './replica.ts';
 import { decodeRumor, encodeRumor, rumorsFor } from './core/rumor.ts';
 import { Scheduler } from './net/scheduler.ts';
@@ -118,6 +122,12 @@ export class SyncNode {
   private switching: Promise<void> = Promise.resolve();
   /** Forgotten in this run: never re-added by a connection that was still open. */
   private readonly forgotten = new Set<string>();
+  /** What each paired device is proven to hold of our change log (R-HOLD). */
+  private readonly marks: WatermarkBook;
+  private readonly acks: AckTimer;
+  /** Large incoming transfers under way, by peer: when their first frame came, and how far they are. */
+  private readonly transfers = new Map<string, { readonly startedAt: number; progress: SyncProgress }>();
+  private readonly progressListeners = new Set<(p: SyncProgress) => void>();
 
   private constructor(opts: SyncNodeOptions, lock: DirLock, opened: { store: SqliteStore; replica: Replica; freshStart: FreshStart | null }, vault: Vault, p2p: P2PNode, settings: DeviceSettingsFile) {
     this.opts = opts;
@@ -145,6 +155,8 @@ export class SyncNode {
     this.now = opts.now ?? Date.now;
     this.replica = opened.replica;
     this.notes = new Notes(this.replica);
+    this.marks = new WatermarkBook(opened.store);
+    this.acks = new AckTimer({ fire: (peer) => void this.scheduler.trigger(peer) });
     this.scheduler = new Scheduler({
       intervalMs: opts.antiEntropyIntervalMs ?? 10_000,
       connectedPeers: () => this.p2p.connectedPeers().map((p) => p.peerId),
@@ -388,6 +400,7 @@ export class SyncNode {
     await this.switching;
     this.scheduler.stop();
     this.redialer.stop();
+    this.acks.stop();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     try {
       await this.flush();
@@ -435,6 +448,8 @@ export class SyncNode {
     try {
       const rumor = decodeRumor(bytes, this.vault.id);
       this.replica.apply(rumor.records, 'gossip');
+      // R-HOLD-4: once the rumors stop, one session with the peer proves what each side holds.
+      this.acks.heard(from);
       // A value too large to gossip was announced; pull it from its author unless we have it.
       if (rumor.notices.some((n) => fateOf(this.replica.get(n.key), n.device, n.counter) === 'unseen')) void this.scheduler.trigger(from);
       return 'accept';
@@ -455,7 +470,9 @@ export class SyncNode {
     const signal = AbortSignal.timeout(this.opts.sessionTimeoutMs ?? 30_000);
     try {
       const stream = await this.p2p.open(peer, ANTI_ENTROPY_PROTOCOL, signal);
-      const outcome = await initiateOver(this.replica, stream, { peerReplica: this.peerInfo(peer).replica ?? undefined }, signal);
+      // The replica remembered with its watermark lets the first session after a restart send a cursor.
+      const peerReplica = this.peerInfo(peer).replica ?? this.marks.get(peer)?.replica;
+      const outcome = await initiateOver(this.replica, stream, { peerReplica }, signal, this.transferListener(peer));
       this.record(peer, outcome);
       return outcome.ok;
     } catch (e) {
@@ -477,7 +494,7 @@ export class SyncNode {
     }
     this.busy.set(peer, { dir: 'in', since: this.now() });
     try {
-      this.record(peer, await respondOver(this.replica, stream, signal));
+      this.record(peer, await respondOver(this.replica, stream, signal, this.transferListener(peer)));
     } finally {
       if (this.busy.get(peer)?.dir === 'in') this.busy.delete(peer);
     }
@@ -492,6 +509,10 @@ export class SyncNode {
     };
     if (o.error instanceof ProtocolError && o.error.code !== 'E_PEER_ERROR') this.rejected['anti-entropy']++;
     if (o.error?.code === 'E_PROTOCOL_VERSION') this.book.failed(peer, versionMismatchReason(o.error.message, (this.opts.now ?? Date.now)()));
+    this.proveHeld(peer, o);
+    // A repair that moved records proves nothing by itself (R-HOLD): the acknowledgement after it does.
+    if (o.ok && s.recordsSent + s.recordsReceived > 0) this.acks.heard(peer);
+    if (this.transfers.delete(peer)) this.changed();
     const info = this.peerInfo(peer);
     info.lastSession = summary;
     if (s.peerReplica) info.replica = s.peerReplica;
@@ -500,6 +521,54 @@ export class SyncNode {
     this.sessions.length = Math.min(this.sessions.length, MAX_SESSIONS_LOG);
     if (!o.ok) log.info('anti-entropy session failed', { peer, error: o.error });
     this.changed();
+  }
+
+  private proveHeld(peer: string, o: SessionOutcome): void {
+    const replica = o.stats.peerReplica;
+    if (replica === null) return;
+    // A device that started over with a new database holds nothing we proved of its old one.
+    const moved = this.marks.get(peer) !== undefined && this.marks.get(peer)!.replica !== replica;
+    if (o.peerHolds === null && !moved) return;
+    this.marks.prove({ peer, replica, seq: o.peerHolds ?? 0, at: this.now() });
+  }
+
+  /** Progress of large incoming messages (R-PROG-1), for the debug panel, the UI and stderr. */
+  private transferListener(peer: string): ProgressListener {
+    return (p) => {
+      if (!reportable(p)) return;
+      const now = this.now();
+      const startedAt = this.transfers.get(peer)?.startedAt ?? now;
+      const progress = progressOf(peer, p, now - startedAt);
+      if (p.complete) this.transfers.delete(peer);
+      else this.transfers.set(peer, { startedAt, progress });
+      for (const l of this.progressListeners) l(progress);
+      this.changed();
+    };
+  }
+
+  /** Every progress report of a large transfer, the last one with recordsDone === recordsTotal. */
+  onProgress(listener: (p: SyncProgress) => void): () => void {
+    this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
+  }
+
+  /** Which paired devices are proven to hold the note's current versions, and why not the others. */
+  noteSync(id: string): DeviceHold[] {
+    const noteSeq = this.notes.lastChange(id);
+    if (noteSeq === 0) throw new ValidationError('E_NOT_FOUND', `no note with id ${id}`, { id });
+    const connected = new Set(this.p2p.connectedPeers().map((p) => p.peerId));
+    let behind: number | undefined;
+    const count = (after: number) => (behind ??= this.replica.changesSince(after, BEHIND_COUNT_MAX).length);
+    return this.book.list().map((d) => holdOf({
+      peer: d.peerId, name: d.name, connected: connected.has(d.peerId), lastSeen: d.lastSeen,
+      lastSession: this.peers.get(d.peerId)?.lastSession ?? null, watermark: this.marks.get(d.peerId),
+    }, noteSeq, count));
+  }
+
+  /** Of the paired devices, how many are proven to hold a note whose keys last changed at `noteSeq`. */
+  devicesHolding(noteSeq: number): { holding: number; paired: number } {
+    const devices = this.book.list();
+    return { holding: holding(devices.map((d) => this.marks.get(d.peerId)), noteSeq), paired: devices.length };
   }
 
   private peerInfo(peer: string): PeerInfo {
@@ -535,6 +604,7 @@ export class SyncNode {
         clockSkewMs: info.replica ? this.replica.skew.get(info.replica)?.aheadMs ?? null : null,
         lastSession: info.lastSession,
         merkle: info.root,
+        watermark: this.watermarkOf(id),
       };
     });
     const g = this.p2p.gossipStats();
@@ -558,7 +628,22 @@ export class SyncNode {
       running: [...this.busy].map(([peer, b]) => ({ peer, role: b.dir === 'in' ? 'responder' : 'initiator', startedAt: b.since })),
       paths: { ...this.replica.counters },
       rejected: { ...this.rejected },
+      progress: this.largestTransfer(),
     };
+  }
+
+  private watermarkOf(peer: string): PeerState['watermark'] {
+    const w = this.marks.get(peer);
+    return w === undefined ? null : { seq: w.seq, ofSeq: this.replica.seq(), verifiedAt: w.at };
+  }
+
+  private largestTransfer(): SyncProgress | null {
+    let best: { startedAt: number; progress: SyncProgress } | null = null;
+    for (const t of this.transfers.values()) if (best === null || t.progress.bytesTotal > best.progress.bytesTotal) best = t;
+    if (best === null) return null;
+    const p = best.progress;
+    // The time left, re-extrapolated to now: the last frame may have come a while ago.
+    return progressOf(p.peer, { ...p, complete: false }, this.now() - best.startedAt);
   }
 
   private changed(): void {

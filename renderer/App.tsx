@@ -1,12 +1,13 @@
 // The application shell: top navigation, the notes view (sidebar list + editor), the other views,
 // global shortcuts, and the live wiring to the host. The notes list is loaded page by page as it
 // scrolls (never all at once); a notes-changed event fetches the summaries of the notes it names
-// and moves only those rows (list-model.ts); every sync-state event replaces the sync state. The
+// and moves only those rows (list-model.ts); every sync-state event replaces the sync state and
+// refreshes the rows on screen (a session may have proven that another device holds them). The
 // only door to the host is `api` (window.notesApi, the NotesApi contract of app/api.ts).
 
 import { useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
-import type { Note, NoteSummary, NotesApi, SearchHit, SyncState } from '../app/api.ts';
-import { appendPage, applySummaries, EMPTY_LIST, mergeFirstPage, type LoadedList } from './list-model.ts';
+import type { Note, NoteSummary, NotesApi, SearchHit, SyncProgress, SyncState } from '../app/api.ts';
+import { appendPage, applySummaries, changedSummaries, EMPTY_LIST, mergeFirstPage, type LoadedList } from './list-model.ts';
 import { ConflictsView } from './components/ConflictsView.tsx';
 import { DebugPanel } from './components/DebugPanel.tsx';
 import { MarkdownMenu } from './components/MarkdownMenu.tsx';
@@ -17,11 +18,14 @@ import { ShortcutsDialog } from './components/ShortcutsDialog.tsx';
 import { Splitter } from './components/Splitter.tsx';
 import { TrashView } from './components/TrashView.tsx';
 import { DEFAULT_UI, discardDraft, draftSaved, leftoverDrafts, loadUiState, onPendingChange, pendingIds, saveUiState, type Draft, type UiState, type View } from './drafts.ts';
-import { errorCode, errorMessage, plainExcerpt } from './format.ts';
+import { errorCode, errorMessage, peerName, plainExcerpt, progressText } from './format.ts';
+import { throttle } from './throttle.ts';
 import { isMac, matchShortcut } from './shortcuts.ts';
 
-/** How long a note keeps its "synced" badge after an update arrived from a peer. */
-const SYNCED_BADGE_MS = 30_000;
+/** How long a note keeps its "updated on <device>" badge after an update arrived from a peer. */
+const UPDATED_BADGE_MS = 30_000;
+/** Rows on screen are refreshed at most this often on sync-state events (one follows every session). */
+const SHOWN_ROWS_REFRESH_MS = 500;
 const SIDEBAR_MIN = 220;
 const SIDEBAR_MAX = 640;
 
@@ -86,6 +90,27 @@ function sharedUpTo(sync: SyncState | null): number {
   return t;
 }
 
+/**
+ * The device a note that just arrived came from. Events do not name their origin device: with
+ * exactly one device connected it can only be that one; otherwise null ("another device").
+ */
+function arrivedFrom(sync: SyncState | null): string | null {
+  const connected = sync?.peers.filter((p) => p.connected) ?? [];
+  return connected.length === 1 ? connected[0].name : null;
+}
+
+/** A large incoming transfer (a device joining, a laptop back after a week): a bar with records, MB and time left. */
+function TransferProgress({ progress, peers }: { progress: SyncProgress; peers: SyncState['peers'] }) {
+  const text = progressText(progress);
+  return (
+    <div className="sync-progress" data-testid="sync-progress" role="group" aria-label="Sync progress">
+      <span className="small">Receiving notes from {peerName(peers, progress.peer)}</span>
+      <progress max={Math.max(1, progress.recordsTotal)} value={progress.recordsDone} aria-label={`Receiving from ${peerName(peers, progress.peer)}: ${text}`} />
+      <span className="small" data-testid="sync-progress-text">{text}</span>
+    </div>
+  );
+}
+
 export function App({ api }: { api: NotesApi }) {
   const [ready, setReady] = useState(false);
   const [fatal, setFatal] = useState<Fatal | null>(null);
@@ -103,7 +128,14 @@ export function App({ api }: { api: NotesApi }) {
   const [searchError, setSearchError] = useState<string | null>(null);
   const [sync, setSync] = useState<SyncState | null>(null);
   const [syncError, setSyncError] = useState<string | null>(null);
-  const [synced, setSynced] = useState<ReadonlyMap<string, number>>(new Map());
+  /** Notes that just arrived from a peer: when, and from which device when that can be told. */
+  const [arrived, setArrived] = useState<ReadonlyMap<string, { readonly at: number; readonly from: string | null }>>(new Map());
+  const syncRef = useRef(sync);
+  syncRef.current = sync;
+  /** Counts sync-state events: the open note's footer refetches which devices hold it on each. */
+  const [syncSeq, setSyncSeq] = useState(0);
+  /** The ids of the list rows in the DOM (NotesList reports them). */
+  const shownRows = useRef<readonly string[]>([]);
   const [pending, setPending] = useState<ReadonlySet<string>>(pendingIds);
   const [change, setChange] = useState<NoteChange | null>(null);
   const [version, setVersion] = useState(0);
@@ -161,6 +193,25 @@ export function App({ api }: { api: NotesApi }) {
     }
   }, [api, notify]);
 
+  /**
+   * Fresh summaries of the rows on screen, after a sync session: watermarks advance without a
+   * notes-changed event, so "on N of M devices" would otherwise stay stale. Only rows that changed
+   * are replaced; never the whole list (it may hold 100k rows).
+   */
+  const refreshShownRows = useCallback(async () => {
+    const ids = shownRows.current;
+    if (ids.length === 0) return;
+    try {
+      const fresh = await api.summaries(ids);
+      setList((l) => {
+        const { changed, gone } = changedSummaries(l, ids, fresh);
+        return changed.length === 0 && gone.length === 0 ? l : applySummaries(l, changed, gone);
+      });
+    } catch {
+      // Quietly: the next sync-state event tries again, and a toast per session would be noise.
+    }
+  }, [api]);
+
   // One page request at a time; asked again by the list while it stays near its end.
   const loadingMore = useRef<Promise<void> | null>(null);
   const loadMore = useCallback((atEnd = false): Promise<void> => {
@@ -217,19 +268,23 @@ export function App({ api }: { api: NotesApi }) {
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null;
     const named = new Set<string>();
+    const refreshShown = throttle(() => void refreshShownRows(), SHOWN_ROWS_REFRESH_MS);
     const unsubscribe = api.subscribe((ev) => {
       if (ev.type === 'sync-state') {
         setSync(ev.state);
         setSyncError(null);
+        setSyncSeq((n) => n + 1);
+        refreshShown();
         return;
       }
       setChange((c) => ({ ids: ev.ids, seq: (c?.seq ?? 0) + 1 }));
       setVersion((v) => v + 1);
       if (ev.origin === 'gossip' || ev.origin === 'anti-entropy') {
         const t = Date.now();
-        setSynced((m) => {
+        const from = arrivedFrom(syncRef.current);
+        setArrived((m) => {
           const next = new Map(m);
-          for (const id of ev.ids) next.set(id, t);
+          for (const id of ev.ids) next.set(id, { at: t, from });
           return next;
         });
       }
@@ -252,10 +307,11 @@ export function App({ api }: { api: NotesApi }) {
     window.addEventListener('focus', onFocus);
     return () => {
       unsubscribe();
+      refreshShown.cancel();
       window.removeEventListener('focus', onFocus);
       if (timer) clearTimeout(timer);
     };
-  }, [api, refreshList, refreshRows, refreshSync]);
+  }, [api, refreshList, refreshRows, refreshShownRows, refreshSync]);
 
   useEffect(() => onPendingChange(() => setPending(pendingIds())), []);
   useEffect(() => {
@@ -309,6 +365,10 @@ export function App({ api }: { api: NotesApi }) {
     });
   }, [api, hitsNext]);
 
+  const onRowsShown = useCallback((ids: readonly string[]) => {
+    shownRows.current = ids;
+  }, []);
+
   const byId = useMemo(() => new Map(notes.map((n) => [n.id, n])), [notes]);
   const shared = sharedUpTo(sync);
   // With no other device paired yet every note is local: a badge on each would only be noise.
@@ -317,24 +377,24 @@ export function App({ api }: { api: NotesApi }) {
   const badgesFor = useCallback((id: string): Badge[] => {
     const n = byId.get(id);
     const out: Badge[] = [];
-    if (n?.conflicted) out.push('conflicted');
-    if (pending.has(id)) out.push('pending');
-    const at = synced.get(id);
-    if (at !== undefined && now - at < SYNCED_BADGE_MS) out.push('synced');
-    else if (n && !pending.has(id) && hasPeers && n.updated > shared) out.push('local-only');
+    if (n?.conflicted) out.push({ kind: 'conflicted' });
+    if (pending.has(id)) out.push({ kind: 'pending' });
+    const a = arrived.get(id);
+    if (a !== undefined && now - a.at < UPDATED_BADGE_MS) out.push({ kind: 'updated', from: a.from });
+    else if (n && !pending.has(id) && hasPeers && n.updated > shared) out.push({ kind: 'local-only' });
     return out;
-  }, [byId, pending, synced, now, shared, hasPeers]);
+  }, [byId, pending, arrived, now, shared, hasPeers]);
 
   // Rows keep their identity across events (only the named ones are new objects), so with the
   // cache a change costs one new item, not one per loaded note. Badges are computed per visible row.
   const itemCache = useRef(new WeakMap<NoteSummary, ListItem>());
   const items: ListItem[] = useMemo(() => {
-    if (hits) return hits.map((h) => ({ id: h.id, title: h.title, detail: h.snippet, updated: byId.get(h.id)?.updated ?? null }));
+    if (hits) return hits.map((h) => ({ id: h.id, title: h.title, detail: h.snippet, updated: byId.get(h.id)?.updated ?? null, devices: byId.get(h.id)?.devices ?? null }));
     const cache = itemCache.current;
     return notes.map((n) => {
       let item = cache.get(n);
       if (item === undefined) {
-        item = { id: n.id, title: n.title, detail: plainExcerpt(n.excerpt), updated: n.updated };
+        item = { id: n.id, title: n.title, detail: plainExcerpt(n.excerpt), updated: n.updated, devices: n.devices };
         cache.set(n, item);
       }
       return item;
@@ -369,7 +429,7 @@ export function App({ api }: { api: NotesApi }) {
     try {
       await editorRef.current?.flush();
       const note = await api.createNote({});
-      const summary: NoteSummary = { id: note.id, title: note.title, excerpt: '', created: note.created, updated: note.updated, trashed: false, conflicted: false };
+      const summary: NoteSummary = { id: note.id, title: note.title, excerpt: '', created: note.created, updated: note.updated, trashed: false, conflicted: false, devices: { holding: 0, paired: 0 } };
       setList((l) => applySummaries(l, [summary]));
       created.current = note;
       setQuery('');
@@ -517,6 +577,8 @@ export function App({ api }: { api: NotesApi }) {
           <button type="button" className="btn subtle" data-testid="shortcuts-button" aria-keyshortcuts="?" onClick={() => setHelp(true)}>Shortcuts <kbd>?</kbd></button>
         </div>
       </header>
+      {/* Always in the grid (a row of its own, empty and 0 high while no large transfer runs). */}
+      <div className="sync-progress-row">{sync?.progress && <TransferProgress progress={sync.progress} peers={sync.peers} />}</div>
 
       {ui.view === 'notes' && (
         <main className="notes-layout" style={{ '--sidebar-width': `${ui.sidebarWidth}px` } as CSSProperties}>
@@ -563,6 +625,7 @@ export function App({ api }: { api: NotesApi }) {
                 onNearEnd={hits ? loadMoreHits : loadMore}
                 onSelect={(id) => select(id)}
                 onOpen={(id) => select(id, 'body')}
+                onRowsShown={onRowsShown}
               />
             </div>
             <footer className="sidebar-foot muted small">
@@ -587,6 +650,7 @@ export function App({ api }: { api: NotesApi }) {
               }}
               onError={notify}
               self={sync?.replicaId ?? null}
+              syncSeq={syncSeq}
             />
           ) : (
             <section className="note-editor empty" aria-label="Note">

@@ -74,3 +74,69 @@ export function plainExcerpt(text: string): string {
     .filter((l) => l !== '')
     .join(' · ');
 }
+
+// ---- Which devices hold a note, progress of a long sync (issue 10) ----
+
+/**
+ * "on 2 of 3 devices": of this device's paired devices, how many are proven to hold the note's
+ * current versions. Empty with no paired device (nothing to prove: the row shows nothing).
+ */
+export function devicesText(d: { readonly holding: number; readonly paired: number }): string {
+  return d.paired === 0 ? '' : `on ${d.holding} of ${d.paired} devices`;
+}
+
+/** One paired device in the note's footer: proven to hold this version, or the engine's reason why not. */
+export function holdText(h: { readonly holds: boolean; readonly verifiedAt: number | null; readonly reason: string | null }, now: number = Date.now()): string {
+  if (h.holds) return h.verifiedAt === null ? 'has this version' : `has this version · verified ${timeAgo(h.verifiedAt, now)}`;
+  return h.reason ?? 'not proven to hold this version yet';
+}
+
+/** A peer's watermark, for the debug panel: how much of this device's change log it is proven to hold. */
+export function watermarkText(w: { readonly seq: number; readonly ofSeq: number; readonly verifiedAt: number } | null, now: number = Date.now()): string {
+  if (w === null) return 'not yet proven to hold anything';
+  return `holds ${count(w.seq)} of ${count(w.ofSeq)} changes of this device (verified ${timeAgo(w.verifiedAt, now)})`;
+}
+
+/** The badge of a note that just arrived from elsewhere: the device's name when it is known. */
+export function updatedOnText(device: string | null): string {
+  return `updated on ${device ?? 'another device'}`;
+}
+
+/** "about 40 s left", from an extrapolated ETA; empty until there is a rate to extrapolate from. */
+export function etaText(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms) || ms < 0) return '';
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `about ${s} s left`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `about ${m} min left` : `about ${Math.floor(m / 60)} h ${m % 60} min left`;
+}
+
+/** A large transfer in one line: records, bytes, time left. */
+export function progressText(p: { readonly recordsDone: number; readonly recordsTotal: number; readonly bytesDone: number; readonly bytesTotal: number; readonly etaMs: number | null }): string {
+  const parts = [`${count(p.recordsDone)} of ${count(p.recordsTotal)} records`, `${megabytes(p.bytesDone)} of ${megabytes(p.bytesTotal)} MB`];
+  const eta = etaText(p.etaMs);
+  if (eta) parts.push(eta);
+  return parts.join(' · ');
+}
+
+/** Decimal megabytes with one digit: a progress line changes smoothly instead of jumping units. */
+export function megabytes(n: number): string {
+  return (n / 1_000_000).toFixed(1);
+}
+
+/** A count with thousands separators that do not depend on the browser's locale. */
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/**
+ * The engine's reasons carry ISO times ("offline since 2026-12-01T10:00:00.000Z"): shown as a
+ * local time (today) or date and time (earlier), the way the rest of the UI shows times.
+ */
+export function readableTimes(text: string, now: number = Date.now()): string {
+  return text.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\b/g, (iso) => {
+    const ms = Date.parse(iso);
+    if (Number.isNaN(ms)) return iso;
+    return new Date(ms).toDateString() === new Date(now).toDateString() ? clockTime(ms) : dateTime(ms);
+  });
+}

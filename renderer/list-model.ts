@@ -49,7 +49,10 @@ export function applySummaries(list: LoadedList, summaries: readonly NoteSummary
   const named = new Set([...summaries.map((s) => s.id), ...gone]);
   if (named.size === 0) return list;
   const rows = list.rows.filter((r) => !named.has(r.id));
-  const last = rows.at(-1);
+  // The boundary is the last loaded row as loaded (the next page starts after it), even when that
+  // row is among the named ones: a row re-placed at its old place must not fall into the gap
+  // between the remaining rows and the next page, which would never bring it back.
+  const last = list.rows.at(-1);
   for (const s of summaries) {
     if (s.trashed) continue;
     // Below the last loaded row, with pages still to come: that page will bring it.
@@ -71,4 +74,28 @@ export function mergeFirstPage(list: LoadedList, page: { notes: readonly NoteSum
   const below = list.rows.filter((r) => !ids.has(r.id) && listOrder(r, last) > 0);
   // Nothing loaded below the page: continue paging from the page's own cursor.
   return below.length === 0 ? { rows: [...page.notes], next: page.next } : { rows: [...page.notes, ...below], next: list.next };
+}
+
+/** Whether two summaries of one note show the same thing (the devices count included). */
+function sameSummary(a: NoteSummary, b: NoteSummary): boolean {
+  return a.title === b.title && a.excerpt === b.excerpt && a.updated === b.updated && a.created === b.created && a.trashed === b.trashed &&
+    a.conflicted === b.conflicted && a.devices.holding === b.devices.holding && a.devices.paired === b.devices.paired;
+}
+
+/**
+ * Of fresh summaries asked for `asked` (the rows on screen), those that differ from the loaded
+ * row, and the asked ids the host no longer lists: a refresh after a sync session, where usually
+ * nothing but a devices count changed, replaces only those rows (the others keep their identity).
+ */
+export function changedSummaries(list: LoadedList, asked: readonly string[], fresh: readonly NoteSummary[]): { changed: NoteSummary[]; gone: string[] } {
+  // One pass over the rows with a set of the few asked ids: no map of every loaded row per refresh.
+  const wanted = new Set(asked);
+  const loaded = new Map<string, NoteSummary>();
+  for (const r of list.rows) if (wanted.has(r.id)) loaded.set(r.id, r);
+  const found = new Set(fresh.map((n) => n.id));
+  const changed = fresh.filter((n) => {
+    const row = loaded.get(n.id);
+    return row === undefined || !sameSummary(row, n);
+  });
+  return { changed, gone: asked.filter((id) => !found.has(id) && loaded.has(id)) };
 }

@@ -139,7 +139,10 @@ describe('the UI in Chromium against two headless peers', { timeout: 110_000 }, 
 
     const item = pb1.locator(`[data-testid=note-item][data-note-id="${onA.id}"]`);
     await untilText('the note in B\'s list', item.getByTestId('note-item-title'), title);
-    await item.locator('[data-testid=note-badge][data-badge=synced]').waitFor();
+    // The badge says where the change came from (B has one device connected: A).
+    const badge = item.locator('[data-testid=note-badge][data-badge=updated]');
+    await badge.waitFor();
+    assert.match(await badge.innerText(), /^Updated on /);
     await item.click();
     await untilText('the body in B\'s editor', editorText(pb1), body);
     assert.equal(await pb1.getByTestId('title-input').inputValue(), title);

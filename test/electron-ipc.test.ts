@@ -127,7 +127,7 @@ describe('sender check', () => {
     trashNote: ['0123456789abcdef'], restoreNote: ['0123456789abcdef'], search: ['x'], conflicts: [],
     resolve: ['0123456789abcdef', 'title', 'x'], invite: [], join: ['AAAAA'], addPeer: ['/ip4/127.0.0.1/tcp/1'], syncState: [], syncNow: [], renameDevice: ['laptop'], forgetDevice: ['12D3KooWabc'],
     pairingState: [], startPairing: ['invite'], requestPairing: ['12D3KooWabc'], answerPairing: ['12D3KooWabc', false], stopPairing: [],
-    history: ['0123456789abcdef'],
+    history: ['0123456789abcdef'], noteSync: ['0123456789abcdef'],
     importMarkdown: [{ root: 'r', files: [{ path: 'a.md', data: 'eA==', size: 1, modified: 1 }] }], exportMarkdown: [],
   };
   const otherWindow = contents();
@@ -225,6 +225,8 @@ describe('payload validation', () => {
     ['saveNote', [id, { body: 'x', base: 'x'.repeat(5000) }], 'E_INVALID_BASE'],
     ['history', [], 'E_INVALID_VALUE', /takes 1 argument/],
     ['history', [5], 'E_INVALID_VALUE', /note id/],
+    ['noteSync', [], 'E_INVALID_VALUE', /takes 1 argument/],
+    ['noteSync', [5], 'E_INVALID_VALUE', /note id/],
     ['trashNote', [], 'E_INVALID_VALUE'],
     ['trashNote', [{ id }], 'E_INVALID_VALUE', /note id must be a string/],
     ['restoreNote', [null], 'E_INVALID_VALUE'],
@@ -281,6 +283,7 @@ describe('payload validation', () => {
 
   test('engine refusals keep their codes: E_NOT_FOUND, E_INVALID_INVITE', T, async () => {
     await refused('getNote', trusted(), ['ffffffffffffffff'], 'E_NOT_FOUND');
+    await refused('noteSync', trusted(), ['ffffffffffffffff'], 'E_NOT_FOUND');
     await refused('saveNote', trusted(), ['ffffffffffffffff', { body: 'x' }], 'E_NOT_FOUND');
     await refused('join', trusted(), ['NOT-A-CODE'], 'E_INVALID_INVITE');
   });

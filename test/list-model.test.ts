@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NoteSummary } from '../app/api.ts';
-import { appendPage, applySummaries, EMPTY_LIST, listOrder, mergeFirstPage, type LoadedList } from '../renderer/list-model.ts';
+import { appendPage, applySummaries, changedSummaries, EMPTY_LIST, listOrder, mergeFirstPage, type LoadedList } from '../renderer/list-model.ts';
 
 function note(id: string, updated: number, fields: Partial<NoteSummary> = {}): NoteSummary {
-  return { id, title: id, excerpt: '', created: 1, updated, trashed: false, conflicted: false, ...fields };
+  return { id, title: id, excerpt: '', created: 1, updated, trashed: false, conflicted: false, devices: { holding: 0, paired: 0 }, ...fields };
 }
 
 const ids = (l: LoadedList): string[] => l.rows.map((r) => r.id);
@@ -65,4 +65,23 @@ test('merging a fresh top page replaces the rows down to its last one and keeps 
   assert.equal(merged.next, 'c5', 'paging continues after the last loaded row');
   assert.deepEqual(mergeFirstPage(EMPTY_LIST, { notes: [note('a', 1)], next: 'p1' }), { rows: [note('a', 1)], next: 'p1' });
   assert.deepEqual(ids(mergeFirstPage(l, { notes: [note('z', 1)], next: null })), ['z'], 'the whole list in one page');
+});
+
+test('a refresh of the rows on screen replaces only the rows whose summary changed', () => {
+  const l: LoadedList = { rows: [note('e', 9), note('d', 8, { devices: { holding: 0, paired: 2 } }), note('c', 7)], next: 'more' };
+  const fresh = [note('e', 9), note('d', 8, { devices: { holding: 2, paired: 2 } })];
+  const { changed, gone } = changedSummaries(l, ['e', 'd', 'c'], fresh);
+  assert.deepEqual(changed.map((n) => n.id), ['d'], 'only the devices count of d changed');
+  assert.deepEqual(gone, ['c'], 'c is no longer listed by the host');
+  const next = applySummaries(l, changed, gone);
+  assert.deepEqual(ids(next), ['e', 'd']);
+  assert.equal(next.rows[0], l.rows[0], 'an unchanged row keeps its identity');
+  assert.deepEqual(next.rows[1].devices, { holding: 2, paired: 2 });
+  assert.deepEqual(changedSummaries(l, ['e'], [note('e', 9)]), { changed: [], gone: [] }, 'nothing changed, nothing to apply');
+});
+
+test('the last loaded row, refreshed in place while more pages exist, stays loaded', () => {
+  const l: LoadedList = { rows: [note('e', 9), note('d', 8)], next: 'after-d' };
+  // Its devices count changed, nothing else: the next page starts after d, so d must stay.
+  assert.deepEqual(ids(applySummaries(l, [note('d', 8, { devices: { holding: 1, paired: 1 } })])), ['e', 'd']);
 });

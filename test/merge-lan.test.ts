@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { Note } from '../app/api.ts';
+import type { Note, SyncState } from '../app/api.ts';
 import { startPeer, waitFor, type PeerProcess, peerPool } from './peer-process.ts';
 
 const { peer, stopAll } = peerPool();
@@ -19,8 +19,16 @@ async function pair(opts: Parameters<typeof startPeer>[0] = {}): Promise<[PeerPr
 }
 
 async function noteOn(p: PeerProcess, id: string, body: string): Promise<Note> {
-  return waitFor(`note ${id} with the expected body on ${p.info.peerId.slice(-6)}`, async () => {
+  let seen: Note | undefined;
+  let sync: SyncState | undefined;
+  // On a timeout, say what the peer held and how its sessions went: a wait that never ends is a bug to find.
+  const what = () => `note ${id} with the expected body on ${p.info.peerId.slice(-6)} (last seen: ${JSON.stringify(seen && { body: seen.body, conflicts: seen.conflicts, merged: seen.merged })}; ` +
+    `peers: ${JSON.stringify(sync?.peers.map((x) => ({ id: x.id.slice(-6), connected: x.connected, redial: x.redial, problem: x.problem })))}; ` +
+    `sessions: ${JSON.stringify(sync?.sessions.slice(0, 6).map((x) => ({ peer: x.peer.slice(-6), role: x.role, mode: x.mode, ok: x.ok, error: x.error, at: x.startedAt })))}; running: ${JSON.stringify(sync?.running)})`;
+  return waitFor(what, async () => {
     const n = await p.api.getNote(id).catch(() => undefined);
+    seen = n;
+    sync = await p.api.syncState().catch(() => sync);
     return n !== undefined && n.body === body ? n : undefined;
     // A peer that comes back meets the other by an anti-entropy session, which on a loaded
     // machine can take a retry after a busy or failed first one: a bound, not a speed target.
@@ -91,12 +99,14 @@ describe('saves with base over real libp2p', { timeout: 120_000 }, () => {
   test('offline disjoint edits (B stopped, each edits, B restarts and meets A) merge without a conflict', async () => {
     const [a, b] = await pair();
     const n = await a.api.createNote({ title: 'List', body: THREE });
-    await noteOn(b, n.id, THREE);
+    const seenByB = await noteOn(b, n.id, THREE);
     await b.stop();
     await a.api.saveNote(n.id, { body: 'Groceries (A)\nmilk\neggs', base: (await a.api.getNote(n.id)).rev });
-    // B comes back alone (no peer to dial, mDNS off) and edits while apart.
+    // B comes back and saves the edit made on the text it held when it went away. It redials A
+    // by itself (remembered devices), so A's edit may reach it before the save or after: either
+    // way the save's base is the old text, and A's edit must survive it.
     const b2 = await peer({ dataDir: b.dataDir });
-    await b2.api.saveNote(n.id, { body: 'Groceries\nmilk\neggs (B)', base: (await b2.api.getNote(n.id)).rev });
+    await b2.api.saveNote(n.id, { body: 'Groceries\nmilk\neggs (B)', base: seenByB.rev });
     await b2.api.addPeer(a.info.addresses[0]);
     const merged = 'Groceries (A)\nmilk\neggs (B)';
     for (const x of [a, b2]) assert.deepEqual((await noteOn(x, n.id, merged)).conflicts, {});

@@ -1,5 +1,5 @@
-// Makes the README's screenshots, docs/notes-view.png, docs/history-view.png and docs/debug-panel.png (1280x800), from
-// the real UI in Chromium against two headless peers on 127.0.0.1. Not a test; run it after
+// Makes the README's screenshots, docs/notes-view.png, docs/history-view.png, docs/debug-panel.png and
+// docs/note-devices.png (1280x800), from the real UI in Chromium against headless peers on 127.0.0.1. Not a test; run it after
 // changing the UI:
 //
 //   npm run build:ui && npx node test/screens.ts [OUT_DIR]     (OUT_DIR defaults to docs/)
@@ -7,7 +7,8 @@
 // A and B each have a dozen notes of their own before B joins A's vault, so their first
 // anti-entropy session has something to repair both ways, a Merkle descent with differing subtrees
 // (both sides above the 32 keys that a side would list instead of descending); a note typed
-// afterwards goes by gossip.
+// afterwards goes by gossip. For note-devices.png a third device joins, takes every note and stops;
+// a note edited on A afterwards is then on one of its two paired devices.
 
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -58,11 +59,13 @@ try {
   peers.push(a);
   launched = launchBrowser().then((br) => (browser = br));
   for (const n of NOTES) await a.api.createNote(n);
+  await a.api.renameDevice('Study desktop');
   const { code } = await a.api.invite();
   // B starts in a vault of its own, writes a few notes, then joins A's: its first session with A
   // repairs the difference both ways.
   const b = await startPeer({ aeIntervalMs: 10_000 });
   peers.push(b);
+  await b.api.renameDevice('Kitchen laptop');
   for (const n of ON_B) await b.api.createNote(n);
   await b.api.join(code);
   await launched;
@@ -84,7 +87,10 @@ try {
   const item = pb.page.locator(`[data-testid=note-item][data-note-id="${groceries.id}"]`);
   await item.click();
   await untilText('the body', pb.page.getByTestId('editor-content'), 'example.com');
-  await item.locator('[data-testid=note-badge][data-badge=synced]').waitFor();
+  await item.locator('[data-testid=note-badge][data-badge=updated]').waitFor();
+  // And B proven to have told A everything (the next session after the join ends with equal roots).
+  await until('the note proven on A, as B\'s list and footer show', async () => (await item.getByTestId('note-devices').getAttribute('aria-label', { timeout: 1_000 })) === 'on 1 of 1 devices' &&
+    (await pb.page.locator(`[data-testid=note-device][data-peer-id="${a.info.peerId}"]`).getAttribute('data-holds', { timeout: 1_000 })) === 'true', 30_000);
   await pb.page.screenshot({ path: `${OUT}/notes-view.png` });
 
   // History view on A: the note typed there, edited twice since (saves with base), an earlier
@@ -109,8 +115,33 @@ try {
   if (await repair.count()) await repair.getByRole('button').click();
   await dbg.getByTestId('debug-merkle').evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await dbg.screenshot({ path: `${OUT}/debug-panel.png` });
+
+  // Which devices hold a note, on A: a third device joins, is proven to hold every note, stops;
+  // then a note is edited on A. The list shows "2/2" on the other rows and "1/2" on that one, the
+  // footer names both devices.
+  const c = await startPeer({ aeIntervalMs: 10_000, join: code });
+  peers.push(c);
+  await c.api.renameDevice('Travel laptop');
+  const all = NOTES.length + ON_B.length + 1;
+  await until('every note proven on both devices', async () => (await a.api.listNotes()).filter((n) => n.devices.holding === 2 && n.devices.paired === 2).length === all, 30_000);
+  await c.stop();
+  await until('A sees C offline', async () => (await a.api.syncState()).peers.some((p) => p.id === c.info.peerId && !p.connected));
+  await pa.page.getByTestId('history-button').click();
+  const latest = await a.api.getNote(groceries.id);
+  await a.api.saveNote(latest.id, { body: latest.body.replace('- coffee beans (decaf)', '- coffee beans (decaf)\n- oat milk'), base: latest.rev });
+  // All at once on screen (the UI follows the host by up to a second: each part alone could be an
+  // older state): C offline and behind by the edit, B proven to hold it, the other notes on both.
+  const devicesOf = (id: string) => pa.page.locator(`[data-testid=note-item][data-note-id="${id}"] [data-testid=note-devices]`).getAttribute('aria-label', { timeout: 1_000 });
+  const footer = (peer: PeerProcess) => pa.page.locator(`[data-testid=note-device][data-peer-id="${peer.info.peerId}"]`);
+  const other = (await a.api.listNotes()).find((n) => n.id !== groceries.id)!;
+  await until('the edit proven on B and not on C, in the rows and the footer', async () =>
+    (await devicesOf(groceries.id)) === 'on 1 of 2 devices' && (await devicesOf(other.id)) === 'on 2 of 2 devices' &&
+    (await footer(b).getAttribute('data-holds', { timeout: 1_000 })) === 'true' &&
+    /^offline since .*; behind by 1 change$/.test(await footer(c).getByTestId('note-device-state').innerText({ timeout: 1_000 })), 30_000);
+  await pa.page.screenshot({ path: `${OUT}/note-devices.png` });
+
   const shown = (await repair.count()) ? (await repair.locator('td').allInnerTexts()).join(' | ') : 'no merkle session';
-  process.stdout.write(`wrote ${OUT}/notes-view.png, ${OUT}/history-view.png and ${OUT}/debug-panel.png (heatmap of: ${shown})\n`);
+  process.stdout.write(`wrote ${OUT}/notes-view.png, ${OUT}/history-view.png, ${OUT}/debug-panel.png (heatmap of: ${shown}) and ${OUT}/note-devices.png\n`);
 } finally {
   await launched.catch(() => {});
   await Promise.all(pages.map((p) => p.context.close().catch(() => {})));

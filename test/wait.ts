@@ -4,9 +4,10 @@
 
 /**
  * Polls `check` until it returns something other than undefined/false and returns that; fails
- * after `ms` with `what` and the last error `check` threw.
+ * after `ms` with `what` (a function is asked at that moment, so it can tell the last state it
+ * saw) and the last error `check` threw.
  */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000, every = 50): Promise<T> {
+export async function waitFor<T>(what: string | (() => string), check: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000, every = 50): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -16,7 +17,7 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, every));
   }
 }

@@ -5,7 +5,7 @@
 
 /** Every NotesApi method but subscribe, which is the event channel below. */
 export const OPERATIONS = [
-  'listNotes', 'notesPage', 'summaries', 'searchPage', 'getNote', 'createNote', 'saveNote', 'trashNote', 'restoreNote', 'search', 'conflicts',
+  'listNotes', 'notesPage', 'summaries', 'searchPage', 'getNote', 'noteSync', 'createNote', 'saveNote', 'trashNote', 'restoreNote', 'search', 'conflicts',
   'resolve', 'invite', 'join', 'addPeer', 'syncState', 'syncNow', 'history', 'renameDevice', 'forgetDevice',
   'pairingState', 'startPairing', 'requestPairing', 'answerPairing', 'stopPairing', 'importMarkdown', 'exportMarkdown',
 ] as const;

@@ -214,6 +214,7 @@ export const HANDLERS: { readonly [op in Operation]: Handler } = {
     return api.searchPage(checked, { limit: pageLimit(limit), cursor: cursorArg(cursor) });
   },
   getNote: oneId('getNote', (api, id) => api.getNote(id)),
+  noteSync: oneId('noteSync', (api, id) => api.noteSync(id)),
   createNote: (api, args) => {
     const [fields] = arity('createNote', args, 0, 1);
     return api.createNote(fields === undefined ? {} : noteFields(fields, 'createNote fields'));

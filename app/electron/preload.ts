@@ -36,6 +36,7 @@ const notesApi: NotesApi = {
   summaries: (ids) => call('summaries', ids),
   searchPage: (text, opts) => call('searchPage', text, opts),
   getNote: (id) => call('getNote', id),
+  noteSync: (id) => call('noteSync', id),
   createNote: (fields) => call('createNote', fields),
   saveNote: (id, fields) => call('saveNote', id, fields),
   trashNote: (id) => call('trashNote', id),

@@ -93,6 +93,16 @@ export interface Cursor {
   readonly seq: number;
 }
 
+/** Records of one incoming message of several frames, against the total its sender announced (R-PROG-1). */
+export interface TransferProgress {
+  readonly recordsDone: number;
+  readonly recordsTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  /** True once the message's last frame arrived and its records were merged. */
+  readonly complete: boolean;
+}
+
 export class AntiEntropySession {
   readonly stats: SessionStats;
   private readonly source: SyncSource;
@@ -113,6 +123,12 @@ export class AntiEntropySession {
   private readonly inboxLimit: number;
   private message = new Map<string, KeyState>();
   private readonly top = new Set<number>();
+  /** This replica's log position when the hello was built (initiator) or answered (responder). */
+  private helloSeq = 0;
+  private provenSeq: number | null = null;
+  /** The peer's current message continues in more frames. */
+  private midMessage = false;
+  private incoming: { recordsDone: number; recordsTotal: number; bytesDone: number; bytesTotal: number; complete: boolean } | null = null;
 
   private constructor(source: SyncSource, role: SessionStats['role'], mode: Mode, opts: Partial<SessionOptions>) {
     this.source = source;
@@ -136,6 +152,7 @@ export class AntiEntropySession {
     const known = opts.peerReplica === undefined ? undefined : source.cursor(opts.peerReplica);
     // R-WHOLE-1: the naive baseline ships the initiator's whole dataset with the hello.
     const records = mode === 'whole' ? s.recordsUnder([]) : [];
+    s.helloSeq = source.seq();
     const frames = encodeHello({
       mode,
       salt: s.salt,
@@ -171,6 +188,27 @@ export class AntiEntropySession {
     if (this.statusValue !== 'done') return null;
     if (this.stats.role === 'initiator') return this.peer ? { replica: this.peer.replica, seq: this.peer.seq } : null;
     return this.helloFromPeer ? { replica: this.helloFromPeer.replica, seq: this.helloFromPeer.seq } : null;
+  }
+
+  /**
+   * The highest seq of this replica's change log the peer is proven to hold (R-HOLD-1..3), or
+   * null when this session proved nothing. Proven is not guessed: the two roots were equal at a
+   * known point of this log, or the peer reported its cursor into this log, which it saves only
+   * after a session that ended well (R-CUR-1).
+   */
+  get peerHolds(): number | null {
+    return this.provenSeq;
+  }
+
+  /** The incoming message of several frames being received (or just received), or null. */
+  get progress(): TransferProgress | null {
+    return this.incoming;
+  }
+
+  private prove(seq: number): void {
+    // A cursor past our own log would be a claim about writes that do not exist: never taken.
+    if (seq > this.source.seq()) return;
+    if (this.provenSeq === null || seq > this.provenSeq) this.provenSeq = seq;
   }
 
   /**
@@ -236,6 +274,9 @@ export class AntiEntropySession {
     const out = this.pending;
     const known = this.source.cursor(h.replica);
     const root = this.source.tree.node([]);
+    this.helloSeq = this.source.seq();
+    // R-HOLD-2: the initiator says how far it has merged our log.
+    if (h.cursor !== null && h.cursor.replica === this.source.replicaId) this.prove(h.cursor.seq);
     const peer = { replica: this.source.replicaId, seq: this.source.seq(), cursor: known ?? null, count: root.count, status: root.digest.subarray(0, STATUS_BYTES) };
     if (h.mode === 'whole') {
       // R-WHOLE-2: answer with everything, then stop.
@@ -243,6 +284,7 @@ export class AntiEntropySession {
       this.addRecords(out, this.recordsUnder([]));
     } else if (this.same(this.source.tree.node([]), h.root, ROOT_DIGEST_BYTES)) {
       this.stats.used = 'equal'; // R-ROOT-1: equal roots end the session in one round trip.
+      this.prove(this.helloSeq); // R-HOLD-1: the initiator holds all we hold now.
     } else if (h.mode !== 'merkle' && this.recentViable(h, known)) {
       // R-REC-1: both change logs since the last meeting are short; send ours directly.
       this.stats.used = 'recent';
@@ -264,7 +306,7 @@ export class AntiEntropySession {
 
   private onStep(step: Step): Uint8Array[] {
     if (this.helloOpen) {
-      if (step.fin || step.peer || step.recent || step.rootCheck || step.nodes.length + step.lists.length + step.wants.length + step.wantAll.length + step.summaries.length > 0) {
+      if (step.fin || step.peer || step.recent || step.rootCheck || step.total || step.nodes.length + step.lists.length + step.wants.length + step.wantAll.length + step.summaries.length > 0) {
         return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'a hello continuation may carry only records'), encodeFault('malformed', 'bad hello continuation'));
       }
       this.take(step.records, !step.more);
@@ -280,6 +322,9 @@ export class AntiEntropySession {
       this.stats.peerReplica = step.peer.replica;
       this.stats.peerRoot = { count: step.peer.count, digest: hex(step.peer.status) };
       this.stats.used = step.peer.mode;
+      // R-HOLD-1: its root equalled ours as it was at our hello; R-HOLD-2: its cursor into our log.
+      if (step.peer.mode === 'equal') this.prove(this.helloSeq);
+      if (step.peer.cursor !== null) this.prove(step.peer.cursor);
     } else if (this.stats.role === 'initiator' && this.peer === null) {
       return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'first reply lacks peer info'), encodeFault('malformed', 'first reply lacks peer info'));
     }
@@ -287,7 +332,19 @@ export class AntiEntropySession {
     if (step.recent && (this.stats.role !== 'initiator' || this.peer?.cursor == null)) {
       return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'recent request without a cursor'), encodeFault('malformed', 'recent request without a cursor'));
     }
+    const progressFault = this.track(step);
+    if (progressFault) return this.fail(progressFault, encodeFault('malformed', progressFault.message));
+    const bytesBefore = this.stats.recordBytesReceived;
     const received = this.take(step.records, !step.more);
+    if (this.incoming) {
+      this.incoming.bytesDone += this.stats.recordBytesReceived - bytesBefore;
+      this.incoming.complete = !step.more;
+      const p = this.incoming;
+      if (p.bytesDone > p.bytesTotal || (p.complete && (p.recordsDone !== p.recordsTotal || p.bytesDone !== p.bytesTotal))) {
+        const err = new ProtocolError('E_FRAME_MALFORMED', `peer's message carried ${p.recordsDone} records (${p.bytesDone} B) so far, not the ${p.recordsTotal} (${p.bytesTotal} B) it announced`);
+        return this.fail(err, encodeFault('malformed', err.message));
+      }
+    }
     // Repeated or nested wants are answered once: a peer cannot multiply our work or our reply.
     const wanted = new Map<string, { path: Path; ids: Set<number> }>();
     for (const want of step.wants) {
@@ -321,6 +378,8 @@ export class AntiEntropySession {
       if (!this.same(this.source.tree.node([]), step.rootCheck, ROOT_DIGEST_BYTES)) {
         this.stats.used = 'recent+merkle';
         this.compareNode([], step.rootCheck, ROOT_DIGEST_BYTES, out);
+      } else {
+        this.prove(this.source.seq()); // R-HOLD-3: after merging, the initiator's root is ours.
       }
     }
     if (step.more) return [];
@@ -332,18 +391,39 @@ export class AntiEntropySession {
     return this.reply();
   }
 
+  /**
+   * R-PROG-1/2: a message's first frame may announce its total; later frames count against it.
+   * Returns the fault when the peer breaks the rule, before anything of the frame is merged.
+   */
+  private track(step: Step): ProtocolError | null {
+    const first = !this.midMessage;
+    this.midMessage = step.more;
+    if (step.total !== null && !first) return new ProtocolError('E_PROTOCOL_STATE', 'a message total on a frame that continues a message');
+    if (first) {
+      this.incoming = step.total === null ? null : { recordsDone: 0, recordsTotal: step.total.records, bytesDone: 0, bytesTotal: step.total.bytes, complete: false };
+    }
+    if (this.incoming === null) return null;
+    this.incoming.recordsDone += step.records.length;
+    if (this.incoming.recordsDone > this.incoming.recordsTotal) {
+      return new ProtocolError('E_FRAME_MALFORMED', `peer sent more records (${this.incoming.recordsDone}) than its message announced (${this.incoming.recordsTotal})`);
+    }
+    return null;
+  }
+
   private reply(): Uint8Array[] {
     const out = this.pending;
     this.pending = newOut();
     const fin = out.nodes.length + out.lists.length + out.wants.size + out.wantAll.length + out.summaries.length === 0 && !out.recent && out.rootCheck === null;
     const records = [...out.records.values()];
+    let recordBytes = 0;
+    for (const r of records) recordBytes += encodeRecord(r).length;
     const frames = encodeStep({
       fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, records, nodes: out.nodes,
       lists: out.lists, wants: [...out.wants.values()], wantAll: out.wantAll, summaries: out.summaries,
-    }, this.width);
+    }, this.width, { records: records.length, bytes: recordBytes });
     this.countSent(frames);
     this.stats.recordsSent += records.length;
-    for (const r of records) this.stats.recordBytesSent += encodeRecord(r).length;
+    this.stats.recordBytesSent += recordBytes;
     if (fin) this.finish();
     else if (this.stats.role === 'initiator') this.stats.roundTrips++;
     return frames;

@@ -35,6 +35,7 @@ const F_FIN = 2;
 const F_PEER = 4;
 const F_RECENT = 8;
 const F_ROOT_CHECK = 16;
+const F_TOTAL = 32;
 
 export interface Summary {
   readonly count: number;
@@ -93,6 +94,12 @@ export interface Want {
   readonly ids: readonly number[];
 }
 
+export interface MessageTotal {
+  readonly records: number;
+  /** Sum of the records' canonical encodings (codec.encodeRecord), in bytes. */
+  readonly bytes: number;
+}
+
 export interface VersionSummary {
   readonly path: Path;
   readonly id: number;
@@ -108,6 +115,11 @@ export interface Step {
   /** Asks the initiator for its changes since `peer.cursor` and its root after merging. */
   readonly recent: boolean;
   readonly rootCheck: Summary | null;
+  /**
+   * On the first frame of a message that spans several: how many records the whole message
+   * carries and their encoded size (R-PROG-1), so the receiver can show progress.
+   */
+  readonly total: MessageTotal | null;
   readonly records: readonly KeyRecord[];
   readonly nodes: readonly Expansion[];
   readonly lists: readonly Listing[];
@@ -129,7 +141,7 @@ export interface Fault {
 export type Frame = Hello | Step | Fault;
 
 export function emptyStep(): Step {
-  return { type: 'step', more: false, fin: false, peer: null, recent: false, rootCheck: null, records: [], nodes: [], lists: [], wants: [], wantAll: [], summaries: [] };
+  return { type: 'step', more: false, fin: false, peer: null, recent: false, rootCheck: null, total: null, records: [], nodes: [], lists: [], wants: [], wantAll: [], summaries: [] };
 }
 
 // ---- encoding -------------------------------------------------------------------------------
@@ -197,8 +209,8 @@ function entryCost(s: Pick<Step, 'records' | 'nodes' | 'lists' | 'wants' | 'want
  * Encodes one logical step as frames under the limits. Records are split by size; control
  * sections are split by entry count. Peer info goes first, the closing flags go last.
  */
-export function encodeStep(step: Omit<Step, 'type' | 'more'>, width: number): Uint8Array[] {
-  const parts: Omit<Step, 'type' | 'more' | 'fin' | 'peer' | 'recent' | 'rootCheck'>[] = [];
+export function encodeStep(step: Omit<Step, 'type' | 'more' | 'total'>, width: number, total: MessageTotal | null = null): Uint8Array[] {
+  const parts: Omit<Step, 'type' | 'more' | 'fin' | 'peer' | 'recent' | 'rootCheck' | 'total'>[] = [];
   const budget = MAX_ENTRIES_PER_FRAME / 2;
   let current = { records: [] as KeyRecord[], nodes: [] as Expansion[], lists: [] as Listing[], wants: [] as Want[], wantAll: [] as Path[], summaries: [] as VersionSummary[] };
   let cost = 0;
@@ -232,6 +244,8 @@ export function encodeStep(step: Omit<Step, 'type' | 'more'>, width: number): Ui
       more: !last,
       fin: last && step.fin,
       peer: i === 0 ? step.peer : null,
+      // Only a message of several frames announces its total: a one-frame message is its own total.
+      total: i === 0 && parts.length > 1 ? total : null,
       recent: last && step.recent,
       rootCheck: last ? step.rootCheck : null,
     }, width);
@@ -239,7 +253,7 @@ export function encodeStep(step: Omit<Step, 'type' | 'more'>, width: number): Ui
 }
 
 function encodeStepFrame(s: Step, width: number): Uint8Array {
-  const flags = (s.more ? F_MORE : 0) | (s.fin ? F_FIN : 0) | (s.peer ? F_PEER : 0) | (s.recent ? F_RECENT : 0) | (s.rootCheck ? F_ROOT_CHECK : 0);
+  const flags = (s.more ? F_MORE : 0) | (s.fin ? F_FIN : 0) | (s.peer ? F_PEER : 0) | (s.recent ? F_RECENT : 0) | (s.rootCheck ? F_ROOT_CHECK : 0) | (s.total ? F_TOTAL : 0);
   const w = header(T_STEP, flags);
   if (s.peer) {
     w.u8(REPLY_MODES.indexOf(s.peer.mode)).bytes(fromHex(s.peer.replica)).varint(s.peer.seq);
@@ -247,6 +261,7 @@ function encodeStepFrame(s: Step, width: number): Uint8Array {
     else w.u8(1).varint(s.peer.cursor);
     w.varint(s.peer.count).bytes(s.peer.status.subarray(0, STATUS_BYTES));
   }
+  if (s.total) w.varint(s.total.records).varint(s.total.bytes);
   if (s.rootCheck) writeSummary(w, s.rootCheck, ROOT_DIGEST_BYTES);
   w.varint(s.records.length);
   for (const r of s.records) writeRecord(w, r);
@@ -357,8 +372,9 @@ export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
     out = { type: 'hello', mode: MODES[modeIndex], salt, width: w, replica, seq, cursor, root, status, more: (flags & F_MORE) !== 0, records };
   } else if (type === T_STEP) {
     if (width === null) throw new ProtocolError('E_PROTOCOL_STATE', 'a session must open with a hello frame');
-    if ((flags & ~(F_MORE | F_FIN | F_PEER | F_RECENT | F_ROOT_CHECK)) !== 0) throw malformed(`unknown step flags ${flags}`);
+    if ((flags & ~(F_MORE | F_FIN | F_PEER | F_RECENT | F_ROOT_CHECK | F_TOTAL)) !== 0) throw malformed(`unknown step flags ${flags}`);
     if ((flags & F_MORE) !== 0 && (flags & (F_FIN | F_RECENT | F_ROOT_CHECK)) !== 0) throw malformed('closing flags on a frame that says more follows');
+    if ((flags & F_TOTAL) !== 0 && (flags & F_MORE) === 0) throw malformed('a message total on a frame that says nothing follows');
     let peer: PeerInfo | null = null;
     if ((flags & F_PEER) !== 0) {
       const modeIndex = r.u8('reply mode');
@@ -370,6 +386,7 @@ export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
       const cursor = has === 1 ? r.varint('cursor') : null;
       peer = { mode: REPLY_MODES[modeIndex], replica, seq, cursor, count: r.varint('peer key count'), status: r.bytes(STATUS_BYTES, 'status root').slice() };
     }
+    const total = (flags & F_TOTAL) !== 0 ? { records: r.varint('total records'), bytes: r.varint('total bytes') } : null;
     const rootCheck = (flags & F_ROOT_CHECK) !== 0 ? readSummary(r, ROOT_DIGEST_BYTES) : null;
     const records = readRecords(r, budget);
     const nodes: Expansion[] = [];
@@ -405,7 +422,7 @@ export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
     }
     out = {
       type: 'step', more: (flags & F_MORE) !== 0, fin: (flags & F_FIN) !== 0, peer, recent: (flags & F_RECENT) !== 0,
-      rootCheck, records, nodes, lists, wants, wantAll, summaries,
+      rootCheck, total, records, nodes, lists, wants, wantAll, summaries,
     };
   } else {
     throw malformed(`unknown frame type ${type}`);

@@ -51,6 +51,26 @@ export interface PeerState {
   readonly lastSession: SessionSummary | null;
   /** The peer's key count and root prefix as it reported them in the last session. */
   readonly merkle: { readonly count: number; readonly digest: string } | null;
+  /**
+   * How much of this device's change log the peer is proven to hold (engine/PROTOCOL.md, R-HOLD):
+   * every change up to `seq` (of `ofSeq` so far), proven at `verifiedAt`; null when never proven.
+   */
+  readonly watermark: { readonly seq: number; readonly ofSeq: number; readonly verifiedAt: number } | null;
+}
+
+/**
+ * A large transfer in progress (more than ~1,000 records or ~5 MB): a device joining, a laptop
+ * back after a week. Totals come from the sender, which announces what the message it is sending
+ * holds (R-PROG-1); `etaMs` is extrapolated from the rate so far (null until there is a rate).
+ */
+export interface SyncProgress {
+  /** The device the records come from (progress is shown on the receiving device). */
+  readonly peer: string;
+  readonly recordsDone: number;
+  readonly recordsTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly etaMs: number | null;
 }
 
 export interface NetworkInterfaceState {
@@ -103,4 +123,23 @@ export interface SyncState {
   readonly paths: Readonly<Record<SyncPath, number>>;
   /** Malformed gossip and anti-entropy frames received, by kind. */
   readonly rejected: Readonly<Record<string, number>>;
+  /** The largest transfer in progress, or null when none is large enough to report. */
+  readonly progress: SyncProgress | null;
+}
+
+/** Whether one paired device is proven to hold a note's current versions (GET /api/notes/:id/sync). */
+export interface DeviceHold {
+  /** The device's peer id. */
+  readonly device: string;
+  readonly name: string | null;
+  /** True only when the device is proven to hold (or to have replaced) every version of the note this device has. */
+  readonly holds: boolean;
+  /** When that device's watermark was last proven (null: never). */
+  readonly verifiedAt: number | null;
+  /** Why it does not hold it, for a person: offline since T, last sync failed, never synced, behind by N changes. */
+  readonly reason: string | null;
+}
+
+export interface NoteSync {
+  readonly devices: readonly DeviceHold[];
 }

@@ -3,7 +3,7 @@
 // the signal, and saves the cursor when the session ended well (R-CUR-1).
 
 import { randomBytes } from 'node:crypto';
-import { AntiEntropySession, type SessionOptions, type SessionStats } from '../core/anti-entropy.ts';
+import { AntiEntropySession, type SessionOptions, type SessionStats, type TransferProgress } from '../core/anti-entropy.ts';
 import { EngineError, ProtocolError } from '../core/errors.ts';
 import { SALT_BYTES } from '../core/protocol.ts';
 import type { Replica } from '../replica.ts';
@@ -22,23 +22,30 @@ export interface SessionOutcome {
   readonly error: EngineError | null;
   readonly startedAt: number;
   readonly durationMs: number;
+  /** The highest seq of our log the peer was proven to hold in this session (R-HOLD), or null. */
+  readonly peerHolds: number | null;
 }
 
-async function pump(session: AntiEntropySession, link: FrameLink, first: Uint8Array[], signal: AbortSignal): Promise<void> {
+/** Called after every frame received while a message of several frames is under way. */
+export type ProgressListener = (progress: TransferProgress) => void;
+
+async function pump(session: AntiEntropySession, link: FrameLink, first: Uint8Array[], signal: AbortSignal, onProgress?: ProgressListener): Promise<void> {
   for (const f of first) await link.send(f);
   while (session.status === 'open') {
     const frame = await link.next(signal);
     if (frame === null) throw new ProtocolError('E_PEER_ERROR', 'peer closed the stream before the session ended');
-    for (const f of session.receive(frame)) await link.send(f);
+    const reply = session.receive(frame);
+    if (session.progress !== null) onProgress?.(session.progress);
+    for (const f of reply) await link.send(f);
   }
 }
 
-async function run(replica: Replica, session: AntiEntropySession, link: FrameLink, first: Uint8Array[], signal: AbortSignal): Promise<SessionOutcome> {
+async function run(replica: Replica, session: AntiEntropySession, link: FrameLink, first: Uint8Array[], signal: AbortSignal, onProgress?: ProgressListener): Promise<SessionOutcome> {
   const startedAt = Date.now();
   const t0 = performance.now();
   let error: EngineError | null = null;
   try {
-    await pump(session, link, first, signal);
+    await pump(session, link, first, signal, onProgress);
     error = session.error;
   } catch (e) {
     if (e instanceof EngineError) error = e;
@@ -50,14 +57,14 @@ async function run(replica: Replica, session: AntiEntropySession, link: FrameLin
   const ok = session.status === 'done' && error === null;
   const cursor = session.cursor;
   if (ok && cursor) replica.saveCursor(cursor.replica, cursor.seq);
-  return { ok, stats: session.stats, error, startedAt, durationMs: Math.round(performance.now() - t0) };
+  return { ok, stats: session.stats, error, startedAt, durationMs: Math.round(performance.now() - t0), peerHolds: session.peerHolds };
 }
 
-export function initiateOver(replica: Replica, link: FrameLink, opts: Partial<SessionOptions>, signal: AbortSignal): Promise<SessionOutcome> {
+export function initiateOver(replica: Replica, link: FrameLink, opts: Partial<SessionOptions>, signal: AbortSignal, onProgress?: ProgressListener): Promise<SessionOutcome> {
   const { session, frames } = AntiEntropySession.initiate(replica, { ...opts, salt: opts.salt ?? randomBytes(SALT_BYTES) });
-  return run(replica, session, link, frames, signal);
+  return run(replica, session, link, frames, signal, onProgress);
 }
 
-export function respondOver(replica: Replica, link: FrameLink, signal: AbortSignal): Promise<SessionOutcome> {
-  return run(replica, AntiEntropySession.respond(replica), link, [], signal);
+export function respondOver(replica: Replica, link: FrameLink, signal: AbortSignal, onProgress?: ProgressListener): Promise<SessionOutcome> {
+  return run(replica, AntiEntropySession.respond(replica), link, [], signal, onProgress);
 }

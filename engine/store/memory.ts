@@ -10,7 +10,7 @@ import { decodeRecord, encodeRecord, HASH_BYTES, isDeviceId, leafHash, validateK
 import { StoreError, ValidationError } from '../core/errors.ts';
 import { MAX_CONTEXT_DEVICES, MAX_RECORD_BYTES, MAX_VERSIONS } from '../core/limits.ts';
 import { compareDots, stampOf, type KeyState, type Version } from '../core/record.ts';
-import type { Change, CommitBatch, DocEntry, DocPosition, DocQuery, HistoryEntry, HistoryPrune, SearchHit, Storage, VersionContext } from './store.ts';
+import type { Change, CommitBatch, DocEntry, DocPosition, DocQuery, HistoryEntry, HistoryPrune, SearchHit, Storage, VersionContext, Watermark } from './store.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Shared validation
@@ -27,6 +27,7 @@ export interface PreparedBatch {
   readonly docs: readonly DocEntry[];
   readonly clock: Stamp | undefined;
   readonly cursors: readonly { readonly replica: string; readonly seq: number }[];
+  readonly watermarks: readonly Watermark[];
   readonly history: readonly HistoryEntry[];
   readonly prune: readonly HistoryPrune[];
   readonly contexts: readonly VersionContext[];
@@ -153,6 +154,8 @@ export function validateBatch(batch: CommitBatch): PreparedBatch {
     if (c === null || typeof c !== 'object' || !isCount(c.seq)) throw invalid('a cursor needs a non-negative integer seq');
     return { replica: validateReplicaId(c.replica), seq: c.seq };
   });
+  if (batch.watermarks !== undefined && !Array.isArray(batch.watermarks)) throw invalid('batch watermarks must be an array');
+  const watermarks = (batch.watermarks ?? []).map(prepareWatermark);
   if (batch.history !== undefined && !Array.isArray(batch.history)) throw invalid('batch history must be an array');
   if (batch.prune !== undefined && !Array.isArray(batch.prune)) throw invalid('batch prune must be an array');
   const history = (batch.history ?? []).map(prepareHistory);
@@ -173,7 +176,7 @@ export function validateBatch(batch: CommitBatch): PreparedBatch {
     }
     return Object.freeze({ key, device: dot.device, counter: dot.counter, context: Object.freeze(context) });
   });
-  return { puts, docs, clock, cursors, history, prune, contexts };
+  return { puts, docs, clock, cursors, watermarks, history, prune, contexts };
 }
 
 function prepareDot(d: { device: string; counter: number }, key: string): { device: string; counter: number } {
@@ -240,6 +243,20 @@ export function afterArg(query: DocQuery): DocPosition | undefined {
   return { updated: a.updated, id: a.id };
 }
 
+function prepareWatermark(w: Watermark): Watermark {
+  if (w === null || typeof w !== 'object' || !isCount(w.seq) || !isCount(w.at)) throw invalid('a watermark needs a non-negative integer seq and at');
+  if (typeof w.peer !== 'string' || w.peer.length === 0 || w.peer.length > 128) throw invalid('a watermark needs the peer id of a device');
+  return { peer: w.peer, replica: validateReplicaId(w.replica), seq: w.seq, at: w.at };
+}
+
+/** The key range [from, to) of the keys that start with `prefix`, for "WHERE key >= ? AND key < ?". */
+export function prefixRange(prefix: string): { from: string; to: string } {
+  if (typeof prefix !== 'string' || prefix.length === 0) throw invalid('a key prefix must be a non-empty string');
+  const last = prefix.charCodeAt(prefix.length - 1);
+  if (last >= 0xd800) throw invalid('a key prefix must end with a character below U+D800');
+  return { from: prefix, to: prefix.slice(0, -1) + String.fromCharCode(last + 1) };
+}
+
 export function seqArg(after: number): number {
   if (typeof after !== 'number' || Number.isNaN(after)) throw invalid('after must be a sequence number');
   return after;
@@ -299,6 +316,7 @@ export class MemoryStore implements Storage {
   private lastSeq = 0;
   private lastClock: Stamp | null = null;
   private readonly cursors = new Map<string, number>();
+  private readonly marks = new Map<string, Watermark>();
   private readonly docs = new Map<string, DocEntry>();
   private readonly kept = new Map<string, HistoryEntry[]>();
   private readonly versionContexts = new Map<string, Map<string, VersionContext>>();
@@ -335,6 +353,7 @@ export class MemoryStore implements Storage {
     if (b.docs.length > 0) this.sorted = null;
     if (b.clock !== undefined) this.lastClock = b.clock;
     for (const c of b.cursors) this.cursors.set(c.replica, c.seq);
+    for (const w of b.watermarks) this.marks.set(w.peer, w);
     for (const h of b.history) {
       const list = this.kept.get(h.key) ?? [];
       if (!list.some((e) => e.device === h.device && e.counter === h.counter)) list.push(h);
@@ -411,6 +430,20 @@ export class MemoryStore implements Storage {
   cursor(replica: string): number | undefined {
     this.open();
     return this.cursors.get(replica);
+  }
+
+  watermarks(): Watermark[] {
+    this.open();
+    return [...this.marks.values()];
+  }
+
+  lastSeqUnder(prefix: string): number {
+    this.open();
+    const { from, to } = prefixRange(prefix);
+    let max = 0;
+    // Tests and benchmarks only: a scan is fine here; the SQLite store reads a key range.
+    for (const [key, e] of this.records) if (key >= from && key < to && e.seq > max) max = e.seq;
+    return max;
   }
 
   getDoc(id: string): DocEntry | undefined {

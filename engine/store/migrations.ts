@@ -46,6 +46,12 @@ CREATE TABLE version_contexts (
     sql: 'CREATE INDEX IF NOT EXISTS docs_conflicted ON docs (updated DESC, id) WHERE conflicted = 1;',
   },
   {
+    // Issue 10: how much of this replica's change log each paired device is proven to hold.
+    // In notes.db, not beside it: a database started over has a new log, and loses these with it.
+    what: 'watermarks of paired devices',
+    sql: 'CREATE TABLE IF NOT EXISTS watermarks (peer TEXT PRIMARY KEY, replica TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;',
+  },
+  {
     // Issue 11: opening a large vault reads a snapshot of the Merkle tree (key hashes and leaves,
     // crc32-checked) and replays the keys put after it, instead of hashing every key.
     what: 'a Merkle tree snapshot for a fast open',

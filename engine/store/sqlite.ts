@@ -12,9 +12,9 @@ import type { Stamp } from '../core/clock.ts';
 import { decodeRecord } from '../core/codec.ts';
 import { StoreError } from '../core/errors.ts';
 import type { KeyState } from '../core/record.ts';
-import { afterArg, closedError, countArg, decodeContext, decodeDots, encodeContext, encodeDots, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
+import { afterArg, closedError, prefixRange, countArg, decodeContext, decodeDots, encodeContext, encodeDots, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
-import type { Change, CommitBatch, DocEntry, DocQuery, HistoryEntry, SearchHit, Storage, TreeStore, VersionContext } from './store.ts';
+import type { Change, CommitBatch, DocEntry, DocQuery, HistoryEntry, SearchHit, Storage, TreeStore, VersionContext, Watermark } from './store.ts';
 
 /** "NOTE": distinguishes our files from every other SQLite database. */
 export const APPLICATION_ID = 0x4e4f5445;
@@ -235,6 +235,9 @@ function prepareStatements(db: DatabaseSync) {
     setClock: db.prepare('UPDATE meta SET clock_wall = ?, clock_counter = ?, clock_device = ? WHERE id = 1'),
     cursor: db.prepare('SELECT seq FROM cursors WHERE replica = ?'),
     setCursor: db.prepare('INSERT INTO cursors (replica, seq) VALUES (?, ?) ON CONFLICT (replica) DO UPDATE SET seq = excluded.seq'),
+    watermarks: db.prepare('SELECT peer, replica, seq, at FROM watermarks'),
+    setWatermark: db.prepare('INSERT INTO watermarks (peer, replica, seq, at) VALUES (?, ?, ?, ?) ON CONFLICT (peer) DO UPDATE SET replica = excluded.replica, seq = excluded.seq, at = excluded.at'),
+    lastSeqUnder: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM records WHERE key >= ? AND key < ?'),
     doc: db.prepare('SELECT id, title, body, updated, created, trashed, conflicted FROM docs WHERE id = ?'),
     upsertDoc: db.prepare(`INSERT INTO docs (id, title, body, updated, created, trashed, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, updated = excluded.updated,
@@ -327,6 +330,7 @@ export class SqliteStore implements Storage {
       for (const d of b.docs) sql.upsertDoc.run(d.id, d.title, d.body, d.updated, d.created, d.trashed ? 1 : 0, d.conflicted ? 1 : 0);
       if (b.clock !== undefined) sql.setClock.run(b.clock.wall, b.clock.counter, b.clock.device);
       for (const c of b.cursors) sql.setCursor.run(c.replica, c.seq);
+      for (const w of b.watermarks) sql.setWatermark.run(w.peer, w.replica, w.seq, w.at);
       for (const h of b.history) sql.addHistory.run(h.key, h.device, h.counter, h.wall, h.tick, h.value, encodeDots(h.supersededBy), h.at);
       for (const c of b.contexts) sql.addContext.run(c.key, c.device, c.counter, encodeContext(c.context));
       for (const p of b.prune) {
@@ -400,6 +404,15 @@ export class SqliteStore implements Storage {
   cursor(replica: string): number | undefined {
     const row = this.open().cursor.get(replica) as { seq: number } | undefined;
     return row?.seq;
+  }
+
+  watermarks(): Watermark[] {
+    return (this.open().watermarks.all() as unknown as Watermark[]).map((w) => ({ peer: w.peer, replica: w.replica, seq: w.seq, at: w.at }));
+  }
+
+  lastSeqUnder(prefix: string): number {
+    const { from, to } = prefixRange(prefix);
+    return (this.open().lastSeqUnder.get(from, to) as { seq: number }).seq;
   }
 
   getDoc(id: string): DocEntry | undefined {

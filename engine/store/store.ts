@@ -48,6 +48,9 @@ export interface DocEntry {
   readonly conflicted: boolean;
 }
 
+import type { Watermark } from '../core/holds.ts';
+export type { Watermark };
+
 export interface CommitBatch {
   readonly puts: readonly Put[];
   /** Upserts of the document index, written in the same transaction as the puts. */
@@ -56,6 +59,8 @@ export interface CommitBatch {
   readonly clock?: Stamp;
   /** "I have merged replica R's change log through seq S." */
   readonly cursors?: readonly { readonly replica: string; readonly seq: number }[];
+  /** Upserts of paired devices' watermarks, by peer. */
+  readonly watermarks?: readonly Watermark[];
   /** Superseded versions to keep (a version already kept is not added twice). */
   readonly history?: readonly HistoryEntry[];
   /** Exact causal contexts of versions (core/history.ts), kept while the version or its entry is. */
@@ -119,6 +124,10 @@ export interface Storage {
   /** The last persisted clock stamp, or null for a new store. */
   clock(): Stamp | null;
   cursor(replica: string): number | undefined;
+  /** Every stored watermark (one per paired device that was ever proven to hold something). */
+  watermarks(): Watermark[];
+  /** The highest change-log seq among the keys that start with `prefix` (non-empty), 0 if none. */
+  lastSeqUnder(prefix: string): number;
   getDoc(id: string): DocEntry | undefined;
   /**
    * Notes newest first by `updated` (ties by id ascending); `trashed` and `conflicted` filter, and

@@ -1,10 +1,11 @@
 // The sync engine's state, as the debug panel: who we are, peers and their connections, the
 // gossip mesh, Merkle roots side by side with a heatmap of the subtrees the last session found
 // different, the anti-entropy session log with a plot, and which path delivered how many records.
+// Each peer's watermark says how much of this device's change log it is proven to hold.
 
 import { useState } from 'react';
 import type { NotesApi, PeerState, SessionSummary, SyncState } from '../../app/api.ts';
-import { bytes, clockTime, dateTime, duration, errorMessage, peerName, shortId, skew, timeAgo } from '../format.ts';
+import { bytes, clockTime, dateTime, duration, errorMessage, peerName, shortId, skew, timeAgo, watermarkText } from '../format.ts';
 import { SessionPlot } from './SessionPlot.tsx';
 
 interface Props {
@@ -145,6 +146,8 @@ function sessionText(s: SessionSummary): string {
   return s.ok ? `${s.mode}, ${s.roundTrips} RT, ${bytes(s.bytesSent + s.bytesReceived)}` : `failed: ${s.error ?? 'unknown error'}`;
 }
 
+const WATERMARK_HELP = 'Every change this device made up to that point is proven to be on that device: a sync with it ended with equal Merkle roots, or it acknowledged what it received. A note is "on" a device when all of its changes are covered.';
+
 function PeersSection({ sync }: { sync: SyncState }) {
   return (
     <section className="card wide" aria-labelledby="dbg-peers" data-testid="debug-peers">
@@ -153,7 +156,7 @@ function PeersSection({ sync }: { sync: SyncState }) {
         <div className="table-wrap">
           <table className="table">
             <thead>
-              <tr><th scope="col">Peer</th><th scope="col">Connection</th><th scope="col">Why not syncing</th><th scope="col">Clock skew</th><th scope="col">Last anti-entropy</th><th scope="col">Addresses</th></tr>
+              <tr><th scope="col">Peer</th><th scope="col">Connection</th><th scope="col">Why not syncing</th><th scope="col">Clock skew</th><th scope="col">Proven to hold</th><th scope="col">Last anti-entropy</th><th scope="col">Addresses</th></tr>
             </thead>
             <tbody>
               {sync.peers.map((p) => (
@@ -165,6 +168,9 @@ function PeersSection({ sync }: { sync: SyncState }) {
                     {!p.connected && p.redial.nextAt !== null && <div className="muted small">next try {clockTime(p.redial.nextAt)} ({p.redial.attempts} so far)</div>}
                   </td>
                   <td title="How far ahead of our clock the peer's newest write was stamped">{skew(p.clockSkewMs)}</td>
+                  <td data-testid="debug-peer-watermark" data-seq={p.watermark?.seq ?? ''} title={WATERMARK_HELP}>
+                    <span className={p.watermark ? '' : 'muted'}>{watermarkText(p.watermark)}</span>
+                  </td>
                   <td>
                     {p.lastSession ? (
                       <span className={p.lastSession.ok ? '' : 'error'} title={dateTime(p.lastSession.startedAt)}>

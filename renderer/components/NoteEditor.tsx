@@ -8,6 +8,7 @@ import { discardDraft, readDraft } from '../drafts.ts';
 import { clockTime, dateTime, errorMessage, timeAgo } from '../format.ts';
 import { HistoryView } from './HistoryView.tsx';
 import { MarkdownEditor, type MarkdownEditorHandle } from './MarkdownEditor.tsx';
+import { NoteDevices } from './NoteDevices.tsx';
 
 export interface NoteChange {
   readonly ids: readonly string[];
@@ -32,6 +33,8 @@ interface Props {
   readonly onError: (message: string) => void;
   /** This device's id (names its own versions in the history). */
   readonly self?: string | null;
+  /** Counts sync-state events: a session may have proven that another device holds this note. */
+  readonly syncSeq?: number;
 }
 
 interface Restored {
@@ -42,7 +45,7 @@ interface Restored {
 
 const SAVED: SaveState = { status: 'saved', error: null, savedAt: null, durable: true };
 
-export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEditor({ api, id, initial, change, onTrashed, onOpenConflicts, onError, self = null }, ref) {
+export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEditor({ api, id, initial, change, onTrashed, onOpenConflicts, onError, self = null, syncSeq = 0 }, ref) {
   const [note, setNote] = useState<Note | null>(null);
   const [fields, setFields] = useState<Fields>({ title: '', body: '' });
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -229,6 +232,7 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
       <footer className="note-meta muted">
         <span title={dateTime(note.created)}>Created {timeAgo(note.created)}</span>
         <span title={dateTime(note.updated)}>Updated {timeAgo(note.updated)}</span>
+        <NoteDevices api={api} id={id} syncSeq={syncSeq} noteSeq={change?.ids.includes(id) ? change.seq : 0} />
       </footer>
     </section>
   );
