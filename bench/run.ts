@@ -86,7 +86,7 @@ if (!only || only === 'gossip') {
 
 if (!only || only === 'initial-sync') {
   const rows = await initialSyncRows({ notes: quick ? 2000 : 10_000 }, progress);
-  emitAs('initial-sync', 'initial sync: a new peer joins a vault of ~2 KB notes vs a raw TCP copy of the same records, target <= 2x', rows as unknown as Record<string, unknown>[]);
+  emitAs('initial-sync', 'initial sync: a new peer joins a vault of ~2 KB notes vs a raw TCP copy of the same records and vs the SQLite floor (xFloor), target join <= 1.5x the floor', rows as unknown as Record<string, unknown>[]);
 }
 
 if (!only || only === 'framing') {

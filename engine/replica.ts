@@ -273,10 +273,20 @@ export class Replica implements SyncSource {
   /** Merges records from a peer; returns those that changed this replica. */
   apply(records: readonly KeyRecord[], origin: Origin = 'anti-entropy'): KeyRecord[] {
     const merged = new Map<string, KeyState>();
+    // The state before this batch, read once per key, so one batch brings one set of new versions per key.
+    const before = new Map<string, KeyState | undefined>();
+    // Records holding one version of a tracked key, by key: each carries that version's exact context.
+    const singles = new Map<string, KeyRecord[]>();
     let last = this.last;
     const now = this.now();
     for (const r of records) {
-      const current = merged.get(r.key) ?? this.get(r.key);
+      if (!before.has(r.key)) before.set(r.key, this.get(r.key));
+      if (r.state.versions.length === 1 && this.tracks(r.key)) {
+        const list = singles.get(r.key);
+        if (list === undefined) singles.set(r.key, [r]);
+        else list.push(r);
+      }
+      const current = merged.get(r.key) ?? before.get(r.key);
       const next = merge(current, r.state);
       if (statesEqual(current, next)) continue;
       merged.set(r.key, next);
@@ -293,15 +303,12 @@ export class Replica implements SyncSource {
     const superseded: HistoryEntry[] = [];
     const contexts: VersionContext[] = [];
     for (const r of changed) {
-      // The state before this batch, so one batch brings one set of new versions per key.
-      const before = this.get(r.key);
-      superseded.push(...this.dropped(r.key, before, r.state, now));
-      if (!this.tracks(r.key)) continue;
+      const was = before.get(r.key);
+      superseded.push(...this.dropped(r.key, was, r.state, now));
       // A state holding one version carries exactly that version's context (core/history.ts).
-      for (const rec of records) {
-        if (rec.key !== r.key || rec.state.versions.length !== 1) continue;
+      for (const rec of singles.get(r.key) ?? []) {
         const v = rec.state.versions[0];
-        if (before?.versions.some((w) => sameDots(w, v)) || (before?.context[v.device] ?? 0) >= v.counter) continue;
+        if (was?.versions.some((w) => sameDots(w, v)) || (was?.context[v.device] ?? 0) >= v.counter) continue;
         contexts.push({ key: r.key, device: v.device, counter: v.counter, context: rec.state.context });
       }
     }
