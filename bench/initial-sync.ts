@@ -371,7 +371,8 @@ async function joinAndWait(source: Source, dataDir: string, timeoutMs: number, l
     // The session's own figures arrive once both sides have closed the stream.
     const sessionDeadline = Date.now() + 10_000;
     while (joiner.state().sessions.length === 0 && Date.now() < sessionDeadline) await new Promise((r) => setTimeout(r, 20));
-    const s = joiner.state().sessions[0];
+    // The session that carried the vault: the largest (others, such as an acknowledgement, are small).
+    const s = joiner.state().sessions.reduce<ReturnType<SyncNode['state']>['sessions'][number] | undefined>((best, x) => (best === undefined || x.bytesReceived > best.bytesReceived ? x : best), undefined);
     if (sockets.length === 0) throw new Error('no TCP connection to the source was seen');
     if (sockets.length > 1) log(`  initial sync: ${sockets.length} connections during the join (a reconnect); bytes are their sum\n`);
     return {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { ByteReader, ByteWriter } from '../engine/core/bytes.ts';
 import { compareStamps } from '../engine/core/clock.ts';
-import { decodeRecord, encodeRecord, leafHash, validateKey, validateValue, type KeyRecord } from '../engine/core/codec.ts';
+import { decodeRecord, encodedSize, encodeRecord, leafHash, validateKey, validateValue, type KeyRecord } from '../engine/core/codec.ts';
 import { EngineError, ProtocolError, ValidationError } from '../engine/core/errors.ts';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../engine/core/limits.ts';
 import { EMPTY_STATE, merge, stampOf, statesEqual, type KeyState } from '../engine/core/record.ts';
@@ -80,6 +80,18 @@ test('the same state reached in different orders encodes to identical bytes', ()
     }),
     RUNS,
   );
+});
+
+test('encodedSize is the length of encodeRecord, without encoding', () => {
+  fc.assert(
+    fc.property(recordArb, (rec) => assert.equal(encodedSize(rec), encodeRecord(rec).length)),
+    RUNS,
+  );
+  // Past 128 devices a version's device index can take two bytes.
+  const context: Record<string, number> = {};
+  for (let i = 0; i < 300; i++) context[i.toString(16).padStart(16, '0')] = 1;
+  const wide: KeyRecord = { key: 'k', state: { context, versions: [{ device: (299).toString(16).padStart(16, '0'), counter: 1, wall: 5, tick: 0, value: 'é😀' }] } };
+  assert.equal(encodedSize(wide), encodeRecord(wide).length);
 });
 
 test('object layout does not leak into the bytes: context insertion order and version order', () => {
