@@ -148,12 +148,17 @@ describe('SqliteStore files', () => {
     assertRefused(db, 'E_STORE_NEWER', new RegExp(`format ${SCHEMA_VERSION + 1}.*supports up to ${SCHEMA_VERSION}`));
   });
 
-  test('a store made before the conflicts index gets it on open, with its notes intact', () => {
-    const step = MIGRATIONS.findIndex((m) => m.what === 'index of the notes with conflicts');
+  /** The index of the migration step `what`, and a store path in a directory of its own. */
+  function stepAndFile(what: string): { step: number; file: string } {
+    const step = MIGRATIONS.findIndex((m) => m.what === what);
     assert.ok(step >= 0, 'the migration step is listed');
     const sub = fresh();
     fs.mkdirSync(sub);
-    const file = path.join(sub, 'vault.db');
+    return { step, file: path.join(sub, 'vault.db') };
+  }
+
+  test('a store made before the conflicts index gets it on open, with its notes intact', () => {
+    const { step, file } = stepAndFile('index of the notes with conflicts');
     const made = SqliteStore.open(file);
     made.commit({ puts: [], docs: [{ id: 'a', title: 'A', body: 'x', updated: 5, created: 1, trashed: false, conflicted: true }, { id: 'b', title: 'B', body: 'y', updated: 6, created: 1, trashed: false, conflicted: false }] });
     made.close();
@@ -177,11 +182,7 @@ describe('SqliteStore files', () => {
   });
 
   test('a store made before tree snapshots gets the table on open, and its tree opens the same', () => {
-    const step = MIGRATIONS.findIndex((m) => m.what === 'a Merkle tree snapshot for a fast open');
-    assert.ok(step >= 0, 'the migration step is listed');
-    const sub = fresh();
-    fs.mkdirSync(sub);
-    const file = path.join(sub, 'vault.db');
+    const { step, file } = stepAndFile('a Merkle tree snapshot for a fast open');
     const made = SqliteStore.open(file);
     const puts = Array.from({ length: 300 }, (_, i) => putOf(`note/${i}/title`, writeDelta(undefined, { wall: i + 1, counter: 0, device: 'aaaaaaaaaaaaaaaa' }, `t${i}`)));
     made.commit({ puts });
