@@ -60,7 +60,7 @@ export interface GossipRow {
   p90: number;
   p99: number;
   max: number;
-  /** Target: p99 <= 50 ms. */
+  /** Target (issue 11): p99 <= 25 ms on the 2-core build machine. */
   p99Target: string;
   lost: number;
   /** Deliveries that came by anti-entropy instead of gossip (should be 0). */
@@ -352,7 +352,7 @@ async function runConfig(cfg: GossipConfig, o: Required<Omit<GossipLatencyOption
       return {
         config: cfg.label, batchMs: cfg.rumorBatchMs, peers: o.peers, writes: o.writes, measure, samples: s.length,
         p50: round(percentile(s, 50)), p90: round(percentile(s, 90)), p99: round(p99), max: round(s[s.length - 1] ?? NaN),
-        p99Target: p99 <= 50 ? 'met (<=50)' : 'MISSED (>50)', lost, viaAE,
+        p99Target: p99 <= 25 ? 'met (<=25)' : 'MISSED (>25)', lost, viaAE,
         dupPerMsg: round(published > 0 ? dups / published : NaN, 2), dupPerDelivery: round(delivered > 0 ? dups / delivered : NaN, 2),
         meshMin: Math.min(...meshSizes), meshMax: Math.max(...meshSizes), cpuMsPerWrite, sysMsPerWrite,
         idleCpuMsPerSec: round(idleRate * 1000), writeOnlyCpuMs,
