@@ -19,6 +19,7 @@
 // new-key throughput).
 
 import { HASH_BYTES, keyHash } from './codec.ts';
+import { StoreError } from './errors.ts';
 
 export const FANOUT = 16;
 export const DENSE_DEPTH = 4;
@@ -99,10 +100,11 @@ export class MerkleTree implements MerkleView {
 
   /**
    * Restores a tree from snapshot() output. The names of its keys come later, from `keyNames`.
-   * Throws if the snapshot is not a whole number of entries or repeats a key hash.
+   * Throws StoreError E_STORE_DAMAGED if the snapshot is not a whole number of entries or repeats
+   * a key hash.
    */
   static fromSnapshot(data: Uint8Array, keyNames: KeyNames): MerkleTree {
-    if (data.length % (2 * HASH_BYTES) !== 0) throw new Error(`tree snapshot of ${data.length} bytes is not a whole number of entries`);
+    if (data.length % (2 * HASH_BYTES) !== 0) throw new StoreError('E_STORE_DAMAGED', `tree snapshot of ${data.length} bytes is not a whole number of entries`);
     const n = data.length / (2 * HASH_BYTES);
     const tree = new MerkleTree(keyNames);
     tree.reserve(n, 1);
@@ -110,7 +112,7 @@ export class MerkleTree implements MerkleView {
     tree.leaves.set(data.subarray(n * HASH_BYTES));
     for (let slot = 0; slot < n; slot++) {
       const at = slot * HASH_BYTES;
-      if (tree.find(tree.keyHashes, at) >= 0) throw new Error('tree snapshot holds a key hash twice');
+      if (tree.find(tree.keyHashes, at) >= 0) throw new StoreError('E_STORE_DAMAGED', 'tree snapshot holds a key hash twice');
       tree.tableInsert(slot);
       const b = bucketOf(tree.keyHashes, at);
       tree.link(b, slot);
