@@ -302,6 +302,9 @@ async function runConfig(cfg: GossipConfig, o: Required<Omit<GossipLatencyOption
     }
     await sleep(200);
     // The idle network's own CPU (gossipsub heartbeats, timers), to tell it from the writes' cost.
+    // First let the warm-up's gossip acknowledgements run (one session per peer that sent
+    // rumors, at most 5 s after the first: engine/net/ack-timer.ts); they are part of a write's cost.
+    await sleep(6000);
     const idleFrom = await states();
     const idleT0 = performance.now();
     await sleep(3000);
