@@ -60,7 +60,7 @@ export interface GossipRow {
   p90: number;
   p99: number;
   max: number;
-  /** Target: p99 <= 50 ms. */
+  /** Target (issue 11): p99 <= 25 ms on the 2-core build machine. */
   p99Target: string;
   lost: number;
   /** Deliveries that came by anti-entropy instead of gossip (should be 0). */
@@ -73,6 +73,12 @@ export interface GossipRow {
   meshMax: number;
   /** CPU time all peer processes used per write (ms), over the measured writes and their pauses. */
   cpuMsPerWrite: number;
+  /** Of cpuMsPerWrite, the part spent in the kernel (socket writes, fsync). */
+  sysMsPerWrite: number;
+  /** CPU time all peer processes use per second with no writes at all (timers, heartbeats). */
+  idleCpuMsPerSec: number;
+  /** cpuMsPerWrite minus what the idle network uses in the same wall time: the writes' own cost. */
+  writeOnlyCpuMs: number;
 }
 
 // ---- the peer process ------------------------------------------------------------------------
@@ -94,6 +100,8 @@ interface PeerGossip {
   rejected: number;
   /** CPU time this process has used (user + system), in ms. */
   cpuMs: number;
+  /** Of which in the kernel (socket writes, fsync), in ms. */
+  sysMs: number;
 }
 
 type FromPeer =
@@ -140,7 +148,7 @@ async function peerMain(): Promise<void> {
         } else if (m.type === 'state') {
           const s = node!.state();
           const cpu = process.cpuUsage();
-          send({ type: 'state', gossip: { connected: s.peers.filter((p) => p.connected).length, ...s.gossip, cpuMs: (cpu.user + cpu.system) / 1000 } });
+          send({ type: 'state', gossip: { connected: s.peers.filter((p) => p.connected).length, ...s.gossip, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000 } });
         } else if (m.type === 'stop') {
           await node?.stop();
           process.exit(0);
@@ -223,6 +231,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+const sumCpu = (xs: readonly PeerGossip[]): number => xs.reduce((a, g) => a + g.cpuMs, 0);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Offsets each peer dials: 2 or 3 others, so every peer ends with 5 connections (for 10 peers). */
@@ -292,7 +301,17 @@ async function runConfig(cfg: GossipConfig, o: Required<Omit<GossipLatencyOption
       await Promise.race([done, sleep(o.timeoutMs)]);
     }
     await sleep(200);
+    // The idle network's own CPU (gossipsub heartbeats, timers), to tell it from the writes' cost.
+    // First let the warm-up's gossip acknowledgements run (one session per peer that sent
+    // rumors, at most 5 s after the first: engine/net/ack-timer.ts); they are part of a write's cost.
+    await sleep(6000);
+    const idleFrom = await states();
+    const idleT0 = performance.now();
+    await sleep(3000);
+    const idleTo = await states();
+    const idleRate = (sumCpu(idleTo) - sumCpu(idleFrom)) / (performance.now() - idleT0);
     const before = await states();
+    const measureT0 = performance.now();
 
     const toAll: number[] = [];
     const toEach: number[] = [];
@@ -321,21 +340,25 @@ async function runConfig(cfg: GossipConfig, o: Required<Omit<GossipLatencyOption
     }
     await sleep(300);
     const after = await states();
+    const measuredMs = performance.now() - measureT0;
     const sum = (xs: PeerGossip[], f: (g: PeerGossip) => number): number => xs.reduce((a, g) => a + f(g), 0);
     const published = sum(after, (g) => g.messagesOut) - sum(before, (g) => g.messagesOut);
     const delivered = sum(after, (g) => g.messagesIn) - sum(before, (g) => g.messagesIn);
     const dups = sum(after, (g) => g.duplicates) - sum(before, (g) => g.duplicates);
     const meshSizes = after.map((g) => g.meshPeers);
-    const cpuMsPerWrite = round((sum(after, (g) => g.cpuMs) - sum(before, (g) => g.cpuMs)) / o.writes);
+    const cpuMsPerWrite = round((sumCpu(after) - sumCpu(before)) / o.writes);
+    const sysMsPerWrite = round((sum(after, (g) => g.sysMs) - sum(before, (g) => g.sysMs)) / o.writes);
+    const writeOnlyCpuMs = round((sumCpu(after) - sumCpu(before) - idleRate * measuredMs) / o.writes);
     const row = (measure: GossipRow['measure'], xs: number[]): GossipRow => {
       const s = [...xs].sort((a, b) => a - b);
       const p99 = percentile(s, 99);
       return {
         config: cfg.label, batchMs: cfg.rumorBatchMs, peers: o.peers, writes: o.writes, measure, samples: s.length,
         p50: round(percentile(s, 50)), p90: round(percentile(s, 90)), p99: round(p99), max: round(s[s.length - 1] ?? NaN),
-        p99Target: p99 <= 50 ? 'met (<=50)' : 'MISSED (>50)', lost, viaAE,
+        p99Target: p99 <= 25 ? 'met (<=25)' : 'MISSED (>25)', lost, viaAE,
         dupPerMsg: round(published > 0 ? dups / published : NaN, 2), dupPerDelivery: round(delivered > 0 ? dups / delivered : NaN, 2),
-        meshMin: Math.min(...meshSizes), meshMax: Math.max(...meshSizes), cpuMsPerWrite,
+        meshMin: Math.min(...meshSizes), meshMax: Math.max(...meshSizes), cpuMsPerWrite, sysMsPerWrite,
+        idleCpuMsPerSec: round(idleRate * 1000), writeOnlyCpuMs,
       };
     };
     return [row('to-all', toAll), row('to-each', toEach)];

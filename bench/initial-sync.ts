@@ -30,9 +30,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { ByteReader } from '../engine/core/bytes.ts';
-import { encodeRecord, keyHash, readRecord, type KeyRecord } from '../engine/core/codec.ts';
+import { encodeRecord, keyHash, leafHash, readRecord, type KeyRecord } from '../engine/core/codec.ts';
+import type { KeyState } from '../engine/core/record.ts';
 import { noteKey, notesIndexer } from '../engine/notes.ts';
 import { Replica, type Write } from '../engine/replica.ts';
 import { SqliteStore } from '../engine/store/sqlite.ts';
@@ -50,6 +52,8 @@ export interface InitialSyncRow {
   xCopy: number;
   /** Time relative to the raw copy followed by the local store work, in write order. */
   xCopyMerge: number | null;
+  /** Time relative to the floor: raw SQLite + FTS5 insert of the same rows in one transaction. */
+  xFloor: number;
   /** Bytes relative to the raw TCP copy (the target for the join: <= 2x). */
   xBytes: number;
   /** Commits the records were merged in. */
@@ -234,6 +238,44 @@ function applyLocally(data: Buffer, file: string, order: { byKeyHash: false } | 
   return performance.now() - t0 - sortMs;
 }
 
+/**
+ * The floor: what SQLite alone takes to store the same rows, with nothing of ours around it. The
+ * store's own schema (records with their indexes, docs with theirs, the FTS5 index and its
+ * triggers), made by SqliteStore.open on a fresh file, then filled through a bare connection
+ * with the same pragmas (WAL, synchronous=FULL): every record row (key, encoded state, leaf
+ * hash, seq) and every note's doc row (which fills FTS5) in one transaction. Decoding, hashing
+ * and building the doc rows happen before the clock starts.
+ */
+function floorInsert(data: Buffer, file: string): number {
+  const r = new ByteReader(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  const rows: { key: string; bytes: Uint8Array; hash: Uint8Array }[] = [];
+  const states = new Map<string, KeyState>();
+  while (r.remaining > 0) {
+    const start = data.length - r.remaining;
+    const rec = readRecord(r);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset + start, data.length - r.remaining - start);
+    rows.push({ key: rec.key, bytes, hash: leafHash(bytes) });
+    states.set(rec.key, rec.state);
+  }
+  const docs = notesIndexer([...states.keys()], (key) => states.get(key));
+  SqliteStore.open(file).close();
+  const db = new DatabaseSync(file);
+  try {
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = FULL');
+    const put = db.prepare('INSERT INTO records (key, state, hash, seq) VALUES (?, ?, ?, ?)');
+    const doc = db.prepare('INSERT INTO docs (id, title, body, updated, created, trashed, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const t0 = performance.now();
+    db.exec('BEGIN IMMEDIATE');
+    rows.forEach((row, i) => put.run(row.key, row.bytes, row.hash, i + 1));
+    for (const d of docs) doc.run(d.id, d.title, d.body, d.updated, d.created, d.trashed ? 1 : 0, d.conflicted ? 1 : 0);
+    db.exec('COMMIT');
+    return performance.now() - t0;
+  } finally {
+    db.close();
+  }
+}
+
 interface Source {
   readonly child: ChildProcess;
   readonly info: Extract<FromSource, { type: 'started' }>;
@@ -329,7 +371,8 @@ async function joinAndWait(source: Source, dataDir: string, timeoutMs: number, l
     // The session's own figures arrive once both sides have closed the stream.
     const sessionDeadline = Date.now() + 10_000;
     while (joiner.state().sessions.length === 0 && Date.now() < sessionDeadline) await new Promise((r) => setTimeout(r, 20));
-    const s = joiner.state().sessions[0];
+    // The session that carried the vault: the largest (others, such as an acknowledgement, are small).
+    const s = joiner.state().sessions.reduce<ReturnType<SyncNode['state']>['sessions'][number] | undefined>((best, x) => (best === undefined || x.bytesReceived > best.bytesReceived ? x : best), undefined);
     if (sockets.length === 0) throw new Error('no TCP connection to the source was seen');
     if (sockets.length > 1) log(`  initial sync: ${sockets.length} connections during the join (a reconnect); bytes are their sum\n`);
     return {
@@ -383,8 +426,9 @@ export async function initialSyncRows(opts: InitialSyncOptions = {}, log: (s: st
     const got = await rawCopy(source.info.rawPort, true);
     if (got.bytes !== raw.length) throw new Error(`raw copy moved ${got.bytes} bytes, expected ${raw.length}`);
     const megabyte = Math.ceil(raw.length / (1024 * 1024));
+    const sqliteFloorMs = floorInsert(got.data!, join(root, 'sqlite-floor.db'));
     const floorMs = got.ms + applyLocally(got.data!, join(root, 'floor.db'), { byKeyHash: false });
-    log(`  initial sync: raw copy ${round(median(copies))} ms, copy + merge ${Math.round(floorMs)} ms; joining...\n`);
+    log(`  initial sync: raw copy ${round(median(copies))} ms, raw SQLite + FTS5 insert ${Math.round(sqliteFloorMs)} ms, copy + merge ${Math.round(floorMs)} ms; joining...\n`);
     const j = await joinAndWait(source, join(root, 'joiner'), opts.timeoutMs ?? 300_000, log);
     const hashOrderMs = got.ms + applyLocally(got.data!, join(root, 'hash-order.db'), { byKeyHash: true, commits: j.commits });
     for (let i = 0; i < 2; i++) await copy();
@@ -392,8 +436,9 @@ export async function initialSyncRows(opts: InitialSyncOptions = {}, log: (s: st
 
     const base = { notes, records, MB: round(raw.length / 1e6, 2) };
     const none = { startMs: null, firstRecordMs: null, sessionBytes: null, sessionMs: null };
-    const ratios = (ms: number, bytes: number) => ({ xCopy: round(ms / copyMs), xCopyMerge: round(ms / floorMs, 2), xBytes: round(bytes / raw.length, 3) });
+    const ratios = (ms: number, bytes: number) => ({ xCopy: round(ms / copyMs), xCopyMerge: round(ms / floorMs, 2), xFloor: round(ms / sqliteFloorMs, 2), xBytes: round(bytes / raw.length, 3) });
     return [
+      { method: 'floor: raw SQLite + FTS5 insert', ...base, ms: round(sqliteFloorMs), wireBytes: 0, ...ratios(sqliteFloorMs, 0), xCopy: round(sqliteFloorMs / copyMs), xCopyMerge: null, xBytes: 0, commits: 1, ...none },
       { method: 'raw TCP copy (median of 5)', ...base, ms: round(copyMs), wireBytes: raw.length, ...ratios(copyMs, raw.length), xCopyMerge: null, commits: 0, ...none },
       { method: 'raw copy + decode + merge, write order', ...base, ms: round(floorMs), wireBytes: raw.length, ...ratios(floorMs, raw.length), commits: megabyte, ...none },
       { method: 'raw copy + decode + merge, key-hash order', ...base, ms: round(hashOrderMs), wireBytes: raw.length, ...ratios(hashOrderMs, raw.length), commits: j.commits, ...none },

@@ -8,11 +8,11 @@ import { DEFAULT_MAX_AHEAD_MS, observe, tick, type Stamp } from './core/clock.ts
 import { validateKey, validateValue, type KeyRecord } from './core/codec.ts';
 import { ValidationError } from './core/errors.ts';
 import { logger } from './log.ts';
-import { MerkleTree } from './core/merkle.ts';
+import { MerkleTree, type KeyNames } from './core/merkle.ts';
 import { baseDelta, dotOf, editDelta, merge, sameDots, statesEqual, stampOf, writeDelta, type Dot, type KeyState, type Value, type Version } from './core/record.ts';
 import { DEFAULT_HISTORY_LIMITS, dotKey, type HistoryEntry, type HistoryLimits, type VersionContext } from './core/history.ts';
 import type { Context } from './core/record.ts';
-import type { Change, DocEntry, Storage } from './store/store.ts';
+import type { Change, DocEntry, Storage, TreeStore } from './store/store.ts';
 
 const log = logger('replica');
 
@@ -34,6 +34,8 @@ export interface ReplicaOptions {
    * undefined to leave them as they are. Must be deterministic (see engine/notes.ts).
    */
   readonly autoMerge?: AutoMerge;
+  /** Keys changed between two saved tree snapshots (default SNAPSHOT_EVERY); tests lower it. */
+  readonly snapshotEvery?: number;
 }
 
 /** What this device knows of a key's past: kept versions and the exact contexts it learnt. */
@@ -71,8 +73,14 @@ export interface Write {
   readonly exact?: boolean;
 }
 
+/**
+ * A new tree snapshot is saved once this many keys changed since the last one (and at open, if
+ * the replay was longer): the replay at open then reads at most about this many rows.
+ */
+export const SNAPSHOT_EVERY = 50_000;
+
 export class Replica implements SyncSource {
-  readonly tree = new MerkleTree();
+  readonly tree: MerkleTree;
   readonly storage: Storage;
   /** Records that changed this replica, by the path that delivered them. */
   readonly counters: PathCounters = { local: 0, gossip: 0, 'anti-entropy': 0, import: 0, merge: 0 };
@@ -86,23 +94,52 @@ export class Replica implements SyncSource {
   private readonly autoMerge: AutoMerge | undefined;
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private last: Stamp | null;
+  /** Keys changed since the last saved tree snapshot (an upper bound: a key may count twice). */
+  private sinceSnapshot = 0;
+  private readonly snapshotEvery: number;
 
-  private constructor(storage: Storage, opts: ReplicaOptions) {
+  private constructor(storage: Storage, opts: ReplicaOptions, tree: MerkleTree) {
     this.storage = storage;
+    this.tree = tree;
     this.now = opts.now ?? Date.now;
     this.maxAheadMs = opts.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS;
     this.indexer = opts.indexer;
     this.historyKeys = opts.history?.keys;
     this.historyLimits = opts.history?.limits ?? DEFAULT_HISTORY_LIMITS;
     this.autoMerge = opts.autoMerge;
+    this.snapshotEvery = opts.snapshotEvery ?? SNAPSHOT_EVERY;
     this.last = storage.clock();
   }
 
-  /** Loads the tree from the store's leaf hashes (no record is decoded). */
+  /**
+   * Loads the tree: from the store's snapshot plus the keys put since, when the store keeps one,
+   * else from every stored leaf hash. No record is decoded either way.
+   */
   static open(storage: Storage, opts: ReplicaOptions = {}): Replica {
-    const r = new Replica(storage, opts);
-    for (const [key, hash] of storage.scanHashes()) r.tree.set(key, hash);
+    const persisted = storage.treeStore;
+    if (persisted === undefined) {
+      const tree = new MerkleTree();
+      for (const [key, hash] of storage.scanHashes()) tree.set(key, hash);
+      return new Replica(storage, opts, tree);
+    }
+    const { tree, replayed } = loadTree(persisted);
+    const r = new Replica(storage, opts, tree);
+    r.sinceSnapshot = replayed;
+    r.maybeSnapshot();
     return r;
+  }
+
+  /** Saves a tree snapshot when enough keys changed since the last one. Never fails a write. */
+  private maybeSnapshot(): void {
+    const persisted = this.storage.treeStore;
+    if (persisted === undefined || this.sinceSnapshot < this.snapshotEvery) return;
+    try {
+      persisted.saveTreeSnapshot(this.storage.seq(), this.tree.snapshot());
+      this.sinceSnapshot = 0;
+    } catch (e) {
+      // Only the next open gets slower: it replays more of the change log.
+      log.warn('could not save the Merkle tree snapshot', { error: e });
+    }
   }
 
   get replicaId(): string {
@@ -236,10 +273,20 @@ export class Replica implements SyncSource {
   /** Merges records from a peer; returns those that changed this replica. */
   apply(records: readonly KeyRecord[], origin: Origin = 'anti-entropy'): KeyRecord[] {
     const merged = new Map<string, KeyState>();
+    // The state before this batch, read once per key, so one batch brings one set of new versions per key.
+    const before = new Map<string, KeyState | undefined>();
+    // Records holding one version of a tracked key, by key: each carries that version's exact context.
+    const singles = new Map<string, KeyRecord[]>();
     let last = this.last;
     const now = this.now();
     for (const r of records) {
-      const current = merged.get(r.key) ?? this.get(r.key);
+      if (!before.has(r.key)) before.set(r.key, this.get(r.key));
+      if (r.state.versions.length === 1 && this.tracks(r.key)) {
+        const list = singles.get(r.key);
+        if (list === undefined) singles.set(r.key, [r]);
+        else list.push(r);
+      }
+      const current = merged.get(r.key) ?? before.get(r.key);
       const next = merge(current, r.state);
       if (statesEqual(current, next)) continue;
       merged.set(r.key, next);
@@ -256,15 +303,12 @@ export class Replica implements SyncSource {
     const superseded: HistoryEntry[] = [];
     const contexts: VersionContext[] = [];
     for (const r of changed) {
-      // The state before this batch, so one batch brings one set of new versions per key.
-      const before = this.get(r.key);
-      superseded.push(...this.dropped(r.key, before, r.state, now));
-      if (!this.tracks(r.key)) continue;
+      const was = before.get(r.key);
+      superseded.push(...this.dropped(r.key, was, r.state, now));
       // A state holding one version carries exactly that version's context (core/history.ts).
-      for (const rec of records) {
-        if (rec.key !== r.key || rec.state.versions.length !== 1) continue;
+      for (const rec of singles.get(r.key) ?? []) {
         const v = rec.state.versions[0];
-        if (before?.versions.some((w) => sameDots(w, v)) || (before?.context[v.device] ?? 0) >= v.counter) continue;
+        if (was?.versions.some((w) => sameDots(w, v)) || (was?.context[v.device] ?? 0) >= v.counter) continue;
         contexts.push({ key: r.key, device: v.device, counter: v.counter, context: rec.state.context });
       }
     }
@@ -292,6 +336,8 @@ export class Replica implements SyncSource {
     this.last = last;
     records.forEach((r, i) => this.tree.set(r.key, hashes[i]));
     this.counters[origin] += records.length;
+    this.sinceSnapshot += records.length;
+    this.maybeSnapshot();
     const event: ChangeEvent = { origin, records };
     for (const l of this.listeners) {
       // The change is already durable; a failing listener must not make the write look failed.
@@ -302,4 +348,35 @@ export class Replica implements SyncSource {
       }
     }
   }
+}
+
+/**
+ * The tree from the store's snapshot plus the keys put since. A snapshot that does not account
+ * for exactly the stored keys (unreadable, or a store changed behind the replica's back) is
+ * dropped and the tree is rebuilt from every key: slower, never wrong.
+ */
+function loadTree(persisted: TreeStore): { tree: MerkleTree; replayed: number } {
+  const names: KeyNames = () => persisted.keyNames();
+  const snap = persisted.treeSnapshot();
+  if (snap !== undefined) {
+    try {
+      const tree = MerkleTree.fromSnapshot(snap.data, names);
+      let replayed = 0;
+      for (const [key, leaf] of persisted.hashesSince(snap.seq)) {
+        tree.set(key, leaf);
+        replayed++;
+      }
+      if (tree.size === persisted.keyCount()) return { tree, replayed };
+      log.warn('the Merkle tree snapshot does not match the store; rebuilding the tree', { snapshotKeys: tree.size });
+    } catch (e) {
+      log.warn('the Merkle tree snapshot is unreadable; rebuilding the tree', { error: e });
+    }
+  }
+  const tree = new MerkleTree(names);
+  let replayed = 0;
+  for (const [key, leaf] of persisted.hashesSince(0)) {
+    tree.set(key, leaf);
+    replayed++;
+  }
+  return { tree, replayed };
 }

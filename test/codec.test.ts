@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { ByteReader, ByteWriter } from '../engine/core/bytes.ts';
 import { compareStamps } from '../engine/core/clock.ts';
-import { decodeRecord, encodeRecord, leafHash, validateKey, validateValue, type KeyRecord } from '../engine/core/codec.ts';
+import { decodeRecord, encodedSize, encodeRecord, leafHash, validateKey, validateValue, type KeyRecord } from '../engine/core/codec.ts';
 import { EngineError, ProtocolError, ValidationError } from '../engine/core/errors.ts';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../engine/core/limits.ts';
 import { EMPTY_STATE, merge, stampOf, statesEqual, type KeyState } from '../engine/core/record.ts';
@@ -79,6 +80,18 @@ test('the same state reached in different orders encodes to identical bytes', ()
     }),
     RUNS,
   );
+});
+
+test('encodedSize is the length of encodeRecord, without encoding', () => {
+  fc.assert(
+    fc.property(recordArb, (rec) => assert.equal(encodedSize(rec), encodeRecord(rec).length)),
+    RUNS,
+  );
+  // Past 128 devices a version's device index can take two bytes.
+  const context: Record<string, number> = {};
+  for (let i = 0; i < 300; i++) context[i.toString(16).padStart(16, '0')] = 1;
+  const wide: KeyRecord = { key: 'k', state: { context, versions: [{ device: (299).toString(16).padStart(16, '0'), counter: 1, wall: 5, tick: 0, value: 'é😀' }] } };
+  assert.equal(encodedSize(wide), encodeRecord(wide).length);
 });
 
 test('object layout does not leak into the bytes: context insertion order and version order', () => {
@@ -212,5 +225,26 @@ test('a replica refuses an invalid write as a whole and changes nothing', () => 
     assert.fail('empty key accepted');
   } catch (e) {
     assert.ok(e instanceof EngineError && e.code === 'E_INVALID_KEY');
+  }
+});
+
+test('ByteWriter.string writes a minimal varint length and the UTF-8 bytes, around every prefix-size boundary', () => {
+  // Strings are encoded in place behind room for the longest prefix, then moved back (issue 11).
+  const units = ['a', 'é', '€', '😀'];
+  const lengths = [0, 1, 2, 3, 42, 43, 63, 64, 127, 128, 129, 5461, 5462, 16383, 16384, 16385, 40000];
+  for (const unit of units) {
+    for (const n of lengths) {
+      const s = unit.repeat(Math.ceil(n / unit.length)).slice(0, n).replace(/[\ud800-\udbff]$/, 'x');
+      const w = new ByteWriter(4);
+      w.u8(7).string(s).u8(9);
+      const bytes = w.finish();
+      const utf8 = new TextEncoder().encode(s);
+      const expected = new ByteWriter(4).u8(7).varint(utf8.length).bytes(utf8).u8(9).finish();
+      assert.deepEqual(bytes, expected, `${JSON.stringify(unit)} x ${n}`);
+      const r = new ByteReader(bytes);
+      assert.equal(r.u8('a'), 7);
+      assert.equal(r.string('s', 1 << 20), s);
+      assert.equal(r.u8('b'), 9);
+    }
   }
 });

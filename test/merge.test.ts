@@ -16,6 +16,7 @@ import { MemoryStore } from '../engine/store/memory.ts';
 import { MIGRATIONS } from '../engine/store/migrations.ts';
 import { SqliteStore } from '../engine/store/sqlite.ts';
 import { syncPair } from '../engine/sync-pair.ts';
+import { UNDO_TREE_SNAPSHOT } from './store-conformance.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'merge-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -292,7 +293,7 @@ describe('history', () => {
     SqliteStore.open(file, { replicaId: A }).close();
     // Turn it back into a store of the format before this step.
     const db = new DatabaseSync(file);
-    db.exec('DROP TABLE history; DROP TABLE version_contexts;');
+    db.exec(`DROP TABLE history; DROP TABLE version_contexts; ${UNDO_TREE_SNAPSHOT}`);
     const step = MIGRATIONS.findIndex((m) => m.what.startsWith('version history'));
     db.exec(`PRAGMA user_version = ${step + 1}`);
     db.close();

@@ -29,6 +29,9 @@ function stamp(wall: number, device = A, counter = 0): Stamp {
 }
 
 /** A put plus the leaf hash the store must report for it. */
+/** SQL that takes a SqliteStore file back to before the tree-snapshot step (issue 11), for tests of older steps. */
+export const UNDO_TREE_SNAPSHOT = 'DROP TABLE tree_snapshot;';
+
 export function putOf(key: string, state: KeyState): Put & { readonly hash: Uint8Array } {
   return { key, state, hash: leafHash(encodeRecord({ key, state })) };
 }

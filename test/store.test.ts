@@ -7,11 +7,12 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { ValidationError } from '../engine/core/errors.ts';
 import { writeDelta } from '../engine/core/record.ts';
+import { Replica } from '../engine/replica.ts';
 import { MemoryStore } from '../engine/store/memory.ts';
 import { MIGRATIONS } from '../engine/store/migrations.ts';
 import { APPLICATION_ID, SCHEMA_VERSION, SqliteStore } from '../engine/store/sqlite.ts';
 import type { Storage } from '../engine/store/store.ts';
-import { putOf, storeConformance } from './store-conformance.ts';
+import { putOf, storeConformance, UNDO_TREE_SNAPSHOT } from './store-conformance.ts';
 
 async function tempDir(): Promise<string> {
   return fs.promises.mkdtemp(path.join(os.tmpdir(), 'notes-store-'));
@@ -147,17 +148,22 @@ describe('SqliteStore files', () => {
     assertRefused(db, 'E_STORE_NEWER', new RegExp(`format ${SCHEMA_VERSION + 1}.*supports up to ${SCHEMA_VERSION}`));
   });
 
-  test('a store made before the conflicts index gets it on open, with its notes intact', () => {
-    const step = MIGRATIONS.findIndex((m) => m.what === 'index of the notes with conflicts');
+  /** The index of the migration step `what`, and a store path in a directory of its own. */
+  function stepAndFile(what: string): { step: number; file: string } {
+    const step = MIGRATIONS.findIndex((m) => m.what === what);
     assert.ok(step >= 0, 'the migration step is listed');
     const sub = fresh();
     fs.mkdirSync(sub);
-    const file = path.join(sub, 'vault.db');
+    return { step, file: path.join(sub, 'vault.db') };
+  }
+
+  test('a store made before the conflicts index gets it on open, with its notes intact', () => {
+    const { step, file } = stepAndFile('index of the notes with conflicts');
     const made = SqliteStore.open(file);
     made.commit({ puts: [], docs: [{ id: 'a', title: 'A', body: 'x', updated: 5, created: 1, trashed: false, conflicted: true }, { id: 'b', title: 'B', body: 'y', updated: 6, created: 1, trashed: false, conflicted: false }] });
     made.close();
-    // Back to the format before the step: without its index, at its version.
-    foreignDb(file, `DROP INDEX docs_conflicted; PRAGMA user_version = ${step + 1}`);
+    // Back to the format before the step: without its index (nor what later steps add), at its version.
+    foreignDb(file, `DROP INDEX docs_conflicted; ${UNDO_TREE_SNAPSHOT} PRAGMA user_version = ${step + 1}`);
     const store = SqliteStore.open(file);
     try {
       assert.deepEqual(store.listDocs({ conflicted: true }).map((d) => d.id), ['a']);
@@ -172,6 +178,24 @@ describe('SqliteStore files', () => {
       assert.match(plan, /docs_conflicted/, 'the conflicts list reads the index, not every doc');
     } finally {
       probe.close();
+    }
+  });
+
+  test('a store made before tree snapshots gets the table on open, and its tree opens the same', () => {
+    const { step, file } = stepAndFile('a Merkle tree snapshot for a fast open');
+    const made = SqliteStore.open(file);
+    const puts = Array.from({ length: 300 }, (_, i) => putOf(`note/${i}/title`, writeDelta(undefined, { wall: i + 1, counter: 0, device: 'aaaaaaaaaaaaaaaa' }, `t${i}`)));
+    made.commit({ puts });
+    const root = Replica.open(made).tree.root();
+    made.close();
+    foreignDb(file, `${UNDO_TREE_SNAPSHOT} PRAGMA user_version = ${step + 1}`);
+    const store = SqliteStore.open(file);
+    try {
+      const replica = Replica.open(store);
+      assert.deepEqual(replica.tree.root(), root);
+      assert.deepEqual(replica.tree.keysUnder([]).map((e) => e.key).sort(), puts.map((p) => p.key).sort());
+    } finally {
+      store.close();
     }
   });
 

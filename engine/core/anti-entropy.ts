@@ -9,7 +9,7 @@
 // a difference once is not repeated by the next session.
 
 import { hash } from 'node:crypto';
-import { encodeRecord, type KeyRecord } from './codec.ts';
+import { encodedSize, type KeyRecord } from './codec.ts';
 import { EngineError, ProtocolError, ValidationError } from './errors.ts';
 import { MAX_PATH_DEPTH, type MerkleView, type Path } from './merkle.ts';
 import {
@@ -167,7 +167,7 @@ export class AntiEntropySession {
     s.stats.roundTrips = 1;
     s.countSent(frames);
     s.stats.recordsSent += records.length;
-    for (const r of records) s.stats.recordBytesSent += encodeRecord(r).length;
+    for (const r of records) s.stats.recordBytesSent += encodedSize(r);
     return { session: s, frames };
   }
 
@@ -416,7 +416,7 @@ export class AntiEntropySession {
     const fin = out.nodes.length + out.lists.length + out.wants.size + out.wantAll.length + out.summaries.length === 0 && !out.recent && out.rootCheck === null;
     const records = [...out.records.values()];
     let recordBytes = 0;
-    for (const r of records) recordBytes += encodeRecord(r).length;
+    for (const r of records) recordBytes += encodedSize(r);
     const frames = encodeStep({
       fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, records, nodes: out.nodes,
       lists: out.lists, wants: [...out.wants.values()], wantAll: out.wantAll, summaries: out.summaries,
@@ -554,7 +554,7 @@ export class AntiEntropySession {
   private take(records: readonly KeyRecord[], last: boolean): Map<string, KeyState> {
     this.stats.recordsReceived += records.length;
     for (const r of records) {
-      const size = encodeRecord(r).length;
+      const size = encodedSize(r);
       this.stats.recordBytesReceived += size;
       this.inboxBytes += size;
       this.inbox.push(r);

@@ -7,6 +7,16 @@ import { ProtocolError } from './errors.ts';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Bytes of the LEB128 varint of n. */
+export function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
 export class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;
@@ -65,15 +75,23 @@ export class ByteWriter {
   }
 
   string(s: string): this {
-    // Short strings (the common case: keys, titles) are encoded in place behind a one-byte length.
-    if (s.length * 3 < 0x80) {
-      this.ensure(1 + s.length * 3);
-      const { written } = encoder.encodeInto(s, this.buf.subarray(this.length + 1));
-      this.buf[this.length] = written;
-      this.length += 1 + written;
-      return this;
+    // Encoded in place (no temporary copy) behind room for the longest length prefix it could
+    // need; when the real length needs fewer bytes, the text moves back so the varint stays minimal.
+    // Room for ASCII first (the common case), and at least varint()'s own reservation, so
+    // writing the prefix never regrows (and drops) the text; other text gets its worst case.
+    const room = varintSize(s.length * 3);
+    this.ensure(Math.max(8, room + s.length));
+    const first = encoder.encodeInto(s, this.buf.subarray(this.length + room));
+    let written = first.written;
+    if (first.read < s.length) {
+      this.ensure(room + s.length * 3);
+      ({ written } = encoder.encodeInto(s, this.buf.subarray(this.length + room)));
     }
-    return this.blob(encoder.encode(s));
+    const size = varintSize(written);
+    if (size < room) this.buf.copyWithin(this.length + size, this.length + room, this.length + room + written);
+    this.varint(written);
+    this.length += written;
+    return this;
   }
 
   /** A copy of what was written. */

@@ -2,7 +2,7 @@
 // bytes on every replica, which is what makes its hash usable as a Merkle leaf.
 
 import { hash } from 'node:crypto';
-import { ByteReader, ByteWriter, fromHex, toHex } from './bytes.ts';
+import { ByteReader, ByteWriter, fromHex, toHex, varintSize } from './bytes.ts';
 import { ProtocolError, ValidationError } from './errors.ts';
 import { DEVICE_ID_BYTES, MAX_CONTEXT_DEVICES, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_VERSIONS } from './limits.ts';
 import { canonicalState, type KeyState, type Version } from './record.ts';
@@ -23,7 +23,9 @@ export function validateKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0) throw new ValidationError('E_INVALID_KEY', 'a key must be a non-empty string');
   // A lone surrogate would be replaced when encoded, so replicas would hash different bytes.
   if (!key.isWellFormed()) throw new ValidationError('E_INVALID_KEY', 'a key must be well-formed Unicode');
-  const size = encoder.encode(key).length;
+  // UTF-16 length is a lower bound of the UTF-8 size and a third of an upper one: only measure
+  // exactly when the key could be over the limit.
+  const size = key.length * 3 <= MAX_KEY_BYTES ? key.length : encoder.encode(key).length;
   if (size > MAX_KEY_BYTES) throw new ValidationError('E_INVALID_KEY', `key is ${size} bytes; the limit is ${MAX_KEY_BYTES}`, { size, limit: MAX_KEY_BYTES });
   return key;
 }
@@ -43,13 +45,13 @@ export function validateValue(value: unknown): string | null {
 export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
   w.string(rec.key);
   const devices = Object.keys(rec.state.context).sort();
-  const index = new Map(devices.map((d, i) => [d, i]));
   w.varint(devices.length);
   for (const d of devices) w.bytes(fromHex(d)).varint(rec.state.context[d]);
   w.varint(rec.state.versions.length);
   for (const v of rec.state.versions) {
-    const i = index.get(v.device);
-    if (i === undefined) throw new Error(`invariant: version device ${v.device} missing from context`);
+    // A linear search: a key's context names a handful of devices (at most 1024).
+    const i = devices.indexOf(v.device);
+    if (i < 0) throw new Error(`invariant: version device ${v.device} missing from context`);
     w.varint(i).varint(v.counter).varint(v.wall).varint(v.tick);
     if (v.value === null) w.u8(0);
     else w.u8(1).string(v.value);
@@ -57,11 +59,37 @@ export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
 }
 
 export function encodeRecord(rec: KeyRecord): Uint8Array {
+  // Exact for ASCII text; ByteWriter grows for the rest. (Room for the worst case, 3 bytes per
+  // UTF-16 unit, made every 2 KB note body cost a 6 KB buffer and the GC the difference.)
   let size = 16 + rec.key.length * 3 + Object.keys(rec.state.context).length * 12;
-  for (const v of rec.state.versions) size += 24 + (v.value?.length ?? 0) * 3;
+  for (const v of rec.state.versions) size += 24 + (v.value?.length ?? 0);
   const w = new ByteWriter(size);
   writeRecord(w, rec);
   return w.finish();
+}
+
+/**
+ * encodeRecord(rec).length, computed without encoding: sessions count the record bytes they send
+ * and receive, and encoding a 2 KB note body only to measure it cost as much as sending it.
+ */
+export function encodedSize(rec: KeyRecord): number {
+  let size = stringSize(rec.key);
+  const devices = Object.keys(rec.state.context);
+  size += varintSize(devices.length);
+  for (const d of devices) size += DEVICE_ID_BYTES + varintSize(rec.state.context[d]);
+  size += varintSize(rec.state.versions.length);
+  // A version's device index takes one byte below 128 devices; past that, its sorted position says.
+  const sorted = devices.length < 128 ? devices : [...devices].sort();
+  for (const v of rec.state.versions) {
+    size += varintSize(devices.length < 128 ? 0 : sorted.indexOf(v.device)) + varintSize(v.counter) + varintSize(v.wall) + varintSize(v.tick) + 1;
+    if (v.value !== null) size += stringSize(v.value);
+  }
+  return size;
+}
+
+function stringSize(s: string): number {
+  const bytes = Buffer.byteLength(s, 'utf8');
+  return varintSize(bytes) + bytes;
 }
 
 /**

@@ -5,14 +5,27 @@
 // Leaf hashes already cover the key, so two different keys never cancel each other out.
 //
 // Levels 0..DENSE_DEPTH are flat arrays; below that a node is computed on demand from its
-// bucket's keys (at 1M keys a bucket holds ~15), which keeps memory near 40 bytes per key.
+// bucket's keys (at 1M keys a bucket holds ~15).
+//
+// Memory and open time (issue 11): a key is found by its key hash in an open-addressing table of
+// typed arrays, and its name (the key string) is optional. A tree restored from a snapshot
+// (`fromSnapshot`: key hashes and leaves, no names) learns a name when the key is written or
+// looked up, and asks its `KeyNames` source for all names only when keysUnder() first needs them
+// (an anti-entropy session that lists keys, or a test), hashing each once. So opening 1M keys
+// reads one blob and holds ~46 bytes per key instead of a million strings in a Map; the names
+// cost their memory (and ~1 s of hashing at 1M) only once a session descends to the keys. All
+// at once, because finding the names of one bucket would need the store to index keys by hash,
+// and that index costs every new key a random B-tree insert (measured: ~20% of the write path's
+// new-key throughput).
 
 import { HASH_BYTES, keyHash } from './codec.ts';
+import { StoreError } from './errors.ts';
 
 export const FANOUT = 16;
 export const DENSE_DEPTH = 4;
 /** Paths never go deeper than the key hash has nibbles. */
 export const MAX_PATH_DEPTH = HASH_BYTES * 2;
+const BUCKETS = FANOUT ** DENSE_DEPTH;
 
 /** A node address: the nibbles of the key hash from the root down, each 0..15. */
 export type Path = readonly number[];
@@ -37,6 +50,9 @@ export interface MerkleView {
   keysUnder(path: Path): LeafEntry[];
 }
 
+/** Where a tree restored without names finds them: every stored key (as a one-element row). */
+export type KeyNames = () => Iterable<readonly [string]>;
+
 export function nibble(hash: Uint8Array, i: number): number {
   const b = hash[i >> 1];
   return (i & 1) === 0 ? b >> 4 : b & 15;
@@ -48,51 +64,119 @@ function pathIndex(path: Path): number {
   return index;
 }
 
+/** The depth-4 bucket of a key hash: its first 16 bits. */
+function bucketOf(h: Uint8Array, offset = 0): number {
+  return (h[offset] << 8) | h[offset + 1];
+}
+
+/** 32 bits of a key hash for the open-addressing table (bytes 2..5: past the bucket bits). */
+function probeStart(h: Uint8Array, offset: number, mask: number): number {
+  return ((h[offset + 2] << 24) | (h[offset + 3] << 16) | (h[offset + 4] << 8) | h[offset + 5]) & mask;
+}
+
 export class MerkleTree implements MerkleView {
+  /** Names known so far: every key this process wrote, read or listed. */
   private readonly slots = new Map<string, number>();
-  private keys: string[] = [];
+  private names: (string | undefined)[] = [];
+  private count = 0;
   private keyHashes = new Uint8Array(0);
   private leaves = new Uint8Array(0);
+  /** Open addressing by key hash, linear probing: slot + 1, 0 = empty. */
+  private table = new Int32Array(0);
   private readonly digests: Uint8Array[] = [];
   private readonly counts: Uint32Array[] = [];
-  private readonly buckets: (number[] | undefined)[];
+  /** Each depth-4 bucket's slots as a linked list: first slot (-1 = empty), then next slot. */
+  private readonly bucketHead = new Int32Array(BUCKETS).fill(-1);
+  private nextInBucket = new Int32Array(0);
+  private readonly keyNames: KeyNames | undefined;
 
-  constructor() {
+  constructor(keyNames?: KeyNames) {
+    this.keyNames = keyNames;
     for (let level = 0; level <= DENSE_DEPTH; level++) {
       this.digests.push(new Uint8Array(FANOUT ** level * HASH_BYTES));
       this.counts.push(new Uint32Array(FANOUT ** level));
     }
-    this.buckets = new Array(FANOUT ** DENSE_DEPTH);
+  }
+
+  /**
+   * Restores a tree from snapshot() output. The names of its keys come later, from `keyNames`.
+   * Throws StoreError E_STORE_DAMAGED if the snapshot is not a whole number of entries or repeats
+   * a key hash.
+   */
+  static fromSnapshot(data: Uint8Array, keyNames: KeyNames): MerkleTree {
+    if (data.length % (2 * HASH_BYTES) !== 0) throw new StoreError('E_STORE_DAMAGED', `tree snapshot of ${data.length} bytes is not a whole number of entries`);
+    const n = data.length / (2 * HASH_BYTES);
+    const tree = new MerkleTree(keyNames);
+    tree.reserve(n, 1);
+    tree.keyHashes.set(data.subarray(0, n * HASH_BYTES));
+    tree.leaves.set(data.subarray(n * HASH_BYTES));
+    for (let slot = 0; slot < n; slot++) {
+      const at = slot * HASH_BYTES;
+      if (tree.find(tree.keyHashes, at) >= 0) throw new StoreError('E_STORE_DAMAGED', 'tree snapshot holds a key hash twice');
+      tree.tableInsert(slot);
+      const b = bucketOf(tree.keyHashes, at);
+      tree.link(b, slot);
+      tree.count = slot + 1;
+    }
+    // The dense levels from the leaves, bottom level first, then each level from the one below.
+    const bottom = tree.digests[DENSE_DEPTH];
+    const bottomCounts = tree.counts[DENSE_DEPTH];
+    for (let slot = 0; slot < n; slot++) {
+      const at = slot * HASH_BYTES;
+      const base = bucketOf(tree.keyHashes, at) * HASH_BYTES;
+      for (let i = 0; i < HASH_BYTES; i++) bottom[base + i] ^= tree.leaves[at + i];
+      bottomCounts[bucketOf(tree.keyHashes, at)]++;
+    }
+    for (let level = DENSE_DEPTH - 1; level >= 0; level--) {
+      const below = tree.digests[level + 1];
+      const here = tree.digests[level];
+      for (let child = 0; child < FANOUT ** (level + 1); child++) {
+        const parent = Math.floor(child / FANOUT);
+        tree.counts[level][parent] += tree.counts[level + 1][child];
+        for (let i = 0; i < HASH_BYTES; i++) here[parent * HASH_BYTES + i] ^= below[child * HASH_BYTES + i];
+      }
+    }
+    return tree;
+  }
+
+  /** Key hashes then leaves of every key, in slot order: what fromSnapshot() restores. */
+  snapshot(): Uint8Array {
+    const n = this.count;
+    const out = new Uint8Array(n * 2 * HASH_BYTES);
+    out.set(this.keyHashes.subarray(0, n * HASH_BYTES));
+    out.set(this.leaves.subarray(0, n * HASH_BYTES), n * HASH_BYTES);
+    return out;
   }
 
   get size(): number {
-    return this.keys.length;
+    return this.count;
   }
 
   /** Sets a key's leaf hash, or removes the key with `null`. */
   set(key: string, leaf: Uint8Array | null, hashOfKey?: Uint8Array): void {
-    const slot = this.slots.get(key);
-    if (slot === undefined) {
+    const h = this.slots.has(key) || this.slots.size === this.count ? hashOfKey : (hashOfKey ?? keyHash(key));
+    const slot = this.slotOf(key, h);
+    if (slot < 0) {
       if (leaf === null) return;
-      this.insert(key, hashOfKey ?? keyHash(key), leaf);
+      this.insert(key, h ?? keyHash(key), leaf);
     } else if (leaf === null) {
-      this.remove(key, slot);
+      this.remove(slot);
     } else {
-      const old = this.leaves.subarray(slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
+      const at = slot * HASH_BYTES;
       const delta = new Uint8Array(HASH_BYTES);
-      for (let i = 0; i < HASH_BYTES; i++) delta[i] = old[i] ^ leaf[i];
-      old.set(leaf);
-      this.apply(this.keyHashOf(slot), delta, 0);
+      for (let i = 0; i < HASH_BYTES; i++) delta[i] = this.leaves[at + i] ^ leaf[i];
+      this.leaves.set(leaf.subarray(0, HASH_BYTES), at);
+      this.apply(this.keyHashes, at, delta, 0);
     }
   }
 
   has(key: string): boolean {
-    return this.slots.has(key);
+    return this.slotOf(key) >= 0;
   }
 
   leafOf(key: string): Uint8Array | undefined {
-    const slot = this.slots.get(key);
-    return slot === undefined ? undefined : this.leaves.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
+    const slot = this.slotOf(key);
+    return slot < 0 ? undefined : this.leaves.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
   }
 
   root(): NodeSummary {
@@ -108,8 +192,8 @@ export class MerkleTree implements MerkleView {
     let count = 0;
     for (const slot of this.slotsUnder(path)) {
       count++;
-      const leaf = this.leaves.subarray(slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
-      for (let i = 0; i < HASH_BYTES; i++) digest[i] ^= leaf[i];
+      const at = slot * HASH_BYTES;
+      for (let i = 0; i < HASH_BYTES; i++) digest[i] ^= this.leaves[at + i];
     }
     return { count, digest };
   }
@@ -121,96 +205,196 @@ export class MerkleTree implements MerkleView {
   }
 
   keysUnder(path: Path): LeafEntry[] {
+    if (this.slots.size < this.count) this.learnNames();
     return [...this.slotsUnder(path)].map((slot) => ({
-      key: this.keys[slot],
-      keyHash: this.keyHashOf(slot),
+      key: this.names[slot] as string,
+      keyHash: this.keyHashes.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES),
       leaf: this.leaves.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES),
     }));
   }
 
   /** Approximate bytes held by the tree's own arrays (not counting the key strings). */
   footprint(): number {
-    let bytes = this.keyHashes.byteLength + this.leaves.byteLength;
+    let bytes = this.keyHashes.byteLength + this.leaves.byteLength + this.table.byteLength;
+    bytes += this.bucketHead.byteLength + this.nextInBucket.byteLength;
     for (let level = 0; level <= DENSE_DEPTH; level++) bytes += this.digests[level].byteLength + this.counts[level].byteLength;
     return bytes;
   }
 
-  private *slotsUnder(path: Path): Generator<number> {
+  private link(bucket: number, slot: number): void {
+    this.nextInBucket[slot] = this.bucketHead[bucket];
+    this.bucketHead[bucket] = slot;
+  }
+
+  private unlink(bucket: number, slot: number): void {
+    if (this.bucketHead[bucket] === slot) {
+      this.bucketHead[bucket] = this.nextInBucket[slot];
+      return;
+    }
+    let prev = this.bucketHead[bucket];
+    while (this.nextInBucket[prev] !== slot) prev = this.nextInBucket[prev];
+    this.nextInBucket[prev] = this.nextInBucket[slot];
+  }
+
+  /** Slot of `key`, or -1. A key found by its hash gets its name recorded. */
+  private slotOf(key: string, hashOfKey?: Uint8Array): number {
+    const known = this.slots.get(key);
+    if (known !== undefined) return known;
+    if (this.count === this.slots.size) return -1; // every name is known: the Map is complete
+    const slot = this.find(hashOfKey ?? keyHash(key), 0);
+    if (slot >= 0) this.name(slot, key);
+    return slot;
+  }
+
+  private name(slot: number, key: string): void {
+    this.names[slot] = key;
+    this.slots.set(key, slot);
+  }
+
+  /** Names every slot. */
+  private learnNames(): void {
+    if (this.keyNames === undefined) throw new Error('invariant: a tree without names has no KeyNames source');
+    for (const [key] of this.keyNames()) {
+      if (this.slots.has(key)) continue;
+      const slot = this.find(keyHash(key), 0);
+      if (slot >= 0 && this.names[slot] === undefined) this.name(slot, key);
+    }
+    if (this.slots.size < this.count) throw new Error(`invariant: the store names ${this.slots.size} of the tree's ${this.count} keys`);
+  }
+
+  /** The depth-4 buckets [first, end) a path covers. */
+  private bucketRange(path: Path): [number, number] {
     const depth = Math.min(path.length, DENSE_DEPTH);
     const first = pathIndex(path.slice(0, depth)) * FANOUT ** (DENSE_DEPTH - depth);
-    const last = first + FANOUT ** (DENSE_DEPTH - depth);
+    return [first, first + FANOUT ** (DENSE_DEPTH - depth)];
+  }
+
+  private *slotsUnder(path: Path): Generator<number> {
+    const [first, last] = this.bucketRange(path);
     for (let b = first; b < last; b++) {
-      const bucket = this.buckets[b];
-      if (bucket === undefined) continue;
-      for (const slot of bucket) {
+      for (let slot = this.bucketHead[b]; slot >= 0; slot = this.nextInBucket[slot]) {
         if (path.length <= DENSE_DEPTH || this.matches(slot, path)) yield slot;
       }
     }
   }
 
   private matches(slot: number, path: Path): boolean {
-    const h = this.keyHashOf(slot);
+    const h = this.keyHashes.subarray(slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
     for (let i = DENSE_DEPTH; i < path.length; i++) if (nibble(h, i) !== path[i]) return false;
     return true;
   }
 
-  private keyHashOf(slot: number): Uint8Array {
-    return this.keyHashes.subarray(slot * HASH_BYTES, (slot + 1) * HASH_BYTES);
+  /** Slot holding the key hash at `h[offset..]`, or -1. */
+  private find(h: Uint8Array, offset: number): number {
+    const mask = this.table.length - 1;
+    if (mask < 0) return -1;
+    for (let i = probeStart(h, offset, mask); ; i = (i + 1) & mask) {
+      const entry = this.table[i];
+      if (entry === 0) return -1;
+      if (this.sameHash(entry - 1, h, offset)) return entry - 1;
+    }
   }
 
-  private bucketOf(h: Uint8Array): number {
-    let index = 0;
-    for (let i = 0; i < DENSE_DEPTH; i++) index = index * FANOUT + nibble(h, i);
-    return index;
+  private sameHash(slot: number, h: Uint8Array, offset: number): boolean {
+    const at = slot * HASH_BYTES;
+    for (let i = 0; i < HASH_BYTES; i++) if (this.keyHashes[at + i] !== h[offset + i]) return false;
+    return true;
+  }
+
+  private tableInsert(slot: number): void {
+    const mask = this.table.length - 1;
+    let i = probeStart(this.keyHashes, slot * HASH_BYTES, mask);
+    while (this.table[i] !== 0) i = (i + 1) & mask;
+    this.table[i] = slot + 1;
+  }
+
+  /** Removes `slot`'s table entry, shifting later entries of its probe run back (no tombstones). */
+  private tableDelete(slot: number): void {
+    const mask = this.table.length - 1;
+    let i = probeStart(this.keyHashes, slot * HASH_BYTES, mask);
+    while (this.table[i] !== slot + 1) i = (i + 1) & mask;
+    for (let j = (i + 1) & mask; this.table[j] !== 0; j = (j + 1) & mask) {
+      const home = probeStart(this.keyHashes, (this.table[j] - 1) * HASH_BYTES, mask);
+      // The entry at j may fill the hole at i if its home is not within (i, j] cyclically.
+      const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (inRange) continue;
+      this.table[i] = this.table[j];
+      i = j;
+    }
+    this.table[i] = 0;
+  }
+
+  private tableMove(from: number, to: number): void {
+    const mask = this.table.length - 1;
+    let i = probeStart(this.keyHashes, to * HASH_BYTES, mask);
+    while (this.table[i] !== from + 1) i = (i + 1) & mask;
+    this.table[i] = to + 1;
   }
 
   private insert(key: string, h: Uint8Array, leaf: Uint8Array): void {
-    const slot = this.keys.length;
-    if ((slot + 1) * HASH_BYTES > this.leaves.length) this.grow();
-    this.keys.push(key);
-    this.slots.set(key, slot);
+    const slot = this.count;
+    this.reserve(slot + 1);
     this.keyHashes.set(h.subarray(0, HASH_BYTES), slot * HASH_BYTES);
-    this.leaves.set(leaf, slot * HASH_BYTES);
-    const b = this.bucketOf(h);
-    (this.buckets[b] ??= []).push(slot);
-    this.apply(h, leaf, 1);
+    this.leaves.set(leaf.subarray(0, HASH_BYTES), slot * HASH_BYTES);
+    this.count++;
+    this.tableInsert(slot);
+    this.name(slot, key);
+    this.link(bucketOf(h), slot);
+    this.apply(h, 0, leaf, 1);
   }
 
-  private remove(key: string, slot: number): void {
-    const h = this.keyHashOf(slot).slice();
-    this.apply(h, this.leaves.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES), -1);
-    const bucket = this.buckets[this.bucketOf(h)]!;
-    bucket.splice(bucket.indexOf(slot), 1);
+  private remove(slot: number): void {
+    const at = slot * HASH_BYTES;
+    const h = this.keyHashes.slice(at, at + HASH_BYTES);
+    this.apply(h, 0, this.leaves.slice(at, at + HASH_BYTES), -1);
+    this.unlink(bucketOf(h), slot);
+    this.tableDelete(slot);
+    const key = this.names[slot];
+    if (key !== undefined) this.slots.delete(key);
     // Keep slots dense: the last slot moves into the hole.
-    const lastSlot = this.keys.length - 1;
+    const lastSlot = this.count - 1;
     if (slot !== lastSlot) {
-      const movedKey = this.keys[lastSlot];
-      this.keys[slot] = movedKey;
-      this.slots.set(movedKey, slot);
-      this.keyHashes.copyWithin(slot * HASH_BYTES, lastSlot * HASH_BYTES, (lastSlot + 1) * HASH_BYTES);
-      this.leaves.copyWithin(slot * HASH_BYTES, lastSlot * HASH_BYTES, (lastSlot + 1) * HASH_BYTES);
-      const movedBucket = this.buckets[this.bucketOf(this.keyHashOf(slot))]!;
-      movedBucket[movedBucket.indexOf(lastSlot)] = slot;
+      this.keyHashes.copyWithin(at, lastSlot * HASH_BYTES, (lastSlot + 1) * HASH_BYTES);
+      this.leaves.copyWithin(at, lastSlot * HASH_BYTES, (lastSlot + 1) * HASH_BYTES);
+      this.tableMove(lastSlot, slot);
+      const moved = this.names[lastSlot];
+      this.names[slot] = moved;
+      if (moved !== undefined) this.slots.set(moved, slot);
+      const movedBucket = bucketOf(this.keyHashes, at);
+      this.unlink(movedBucket, lastSlot);
+      this.link(movedBucket, slot);
     }
-    this.keys.pop();
-    this.slots.delete(key);
+    if (this.names.length > lastSlot) this.names.length = lastSlot;
+    this.count = lastSlot;
   }
 
-  private grow(): void {
-    const capacity = Math.max(1024, this.keys.length * 2) * HASH_BYTES;
-    const hashes = new Uint8Array(capacity);
-    hashes.set(this.keyHashes);
-    this.keyHashes = hashes;
-    const leaves = new Uint8Array(capacity);
-    leaves.set(this.leaves);
-    this.leaves = leaves;
+  /** Room for `n` keys: arrays grow by `growth` (amortized appends), the table stays at most half full. */
+  private reserve(n: number, growth = 1.5): void {
+    if (n * HASH_BYTES > this.leaves.length) {
+      const capacity = Math.max(1024, Math.ceil(n * growth)) * HASH_BYTES;
+      const hashes = new Uint8Array(capacity);
+      hashes.set(this.keyHashes);
+      this.keyHashes = hashes;
+      const leaves = new Uint8Array(capacity);
+      leaves.set(this.leaves);
+      this.leaves = leaves;
+      const next = new Int32Array(capacity / HASH_BYTES);
+      next.set(this.nextInBucket);
+      this.nextInBucket = next;
+    }
+    if (n * 2 > this.table.length) {
+      let size = 2048;
+      while (size < n * 2) size *= 2;
+      this.table = new Int32Array(size);
+      for (let slot = 0; slot < this.count; slot++) this.tableInsert(slot);
+    }
   }
 
-  /** XORs `delta` into every dense node on the key's path and adjusts their counts. */
-  private apply(h: Uint8Array, delta: Uint8Array, countChange: number): void {
+  /** XORs `delta` into every dense node on the path of the key hash at `h[offset..]`. */
+  private apply(h: Uint8Array, offset: number, delta: Uint8Array, countChange: number): void {
     let index = 0;
     for (let level = 0; level <= DENSE_DEPTH; level++) {
-      if (level > 0) index = index * FANOUT + nibble(h, level - 1);
+      if (level > 0) index = index * FANOUT + nibble(h, offset * 2 + level - 1);
       const digests = this.digests[level];
       const base = index * HASH_BYTES;
       for (let i = 0; i < HASH_BYTES; i++) digests[base + i] ^= delta[i];

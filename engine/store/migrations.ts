@@ -51,6 +51,12 @@ CREATE TABLE version_contexts (
     what: 'watermarks of paired devices',
     sql: 'CREATE TABLE IF NOT EXISTS watermarks (peer TEXT PRIMARY KEY, replica TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;',
   },
+  {
+    // Issue 11: opening a large vault reads a snapshot of the Merkle tree (key hashes and leaves,
+    // crc32-checked) and replays the keys put after it, instead of hashing every key.
+    what: 'a Merkle tree snapshot for a fast open',
+    sql: 'CREATE TABLE tree_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL);',
+  },
 ];
 
 export const SCHEMA_VERSION = 1 + MIGRATIONS.length;

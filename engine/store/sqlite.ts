@@ -7,13 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
+import { crc32 } from 'node:zlib';
 import type { Stamp } from '../core/clock.ts';
 import { decodeRecord } from '../core/codec.ts';
 import { StoreError } from '../core/errors.ts';
 import type { KeyState } from '../core/record.ts';
 import { afterArg, closedError, prefixRange, countArg, decodeContext, decodeDots, encodeContext, encodeDots, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
-import type { Change, CommitBatch, DocEntry, DocQuery, HistoryEntry, SearchHit, Storage, VersionContext, Watermark } from './store.ts';
+import type { Change, CommitBatch, DocEntry, DocQuery, HistoryEntry, SearchHit, Storage, TreeStore, VersionContext, Watermark } from './store.ts';
 
 /** "NOTE": distinguishes our files from every other SQLite database. */
 export const APPLICATION_ID = 0x4e4f5445;
@@ -225,6 +226,9 @@ function prepareStatements(db: DatabaseSync) {
   return {
     get: db.prepare('SELECT state FROM records WHERE key = ?'),
     put: db.prepare('INSERT INTO records (key, state, hash, seq) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, hash = excluded.hash, seq = excluded.seq'),
+    count: db.prepare('SELECT count(*) AS n FROM records'),
+    snapshot: db.prepare('SELECT seq, data, crc FROM tree_snapshot WHERE id = 1'),
+    saveSnapshot: db.prepare('INSERT INTO tree_snapshot (id, seq, data, crc) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, data = excluded.data, crc = excluded.crc'),
     maxSeq: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM records'),
     changes: db.prepare('SELECT key, seq FROM records WHERE seq > ? ORDER BY seq LIMIT ?'),
     meta: db.prepare('SELECT replica_id, clock_wall, clock_counter, clock_device FROM meta WHERE id = 1'),
@@ -368,6 +372,28 @@ export class SqliteStore implements Storage {
     const scan = (this.db as DatabaseSync).prepare('SELECT key, hash FROM records');
     scan.setReturnArrays(true);
     return scan.iterate() as Iterable<unknown> as Iterable<readonly [string, Uint8Array]>;
+  }
+
+  readonly treeStore: TreeStore = {
+    treeSnapshot: () => {
+      const row = this.open().snapshot.get() as { seq: number; data: Uint8Array; crc: number } | undefined;
+      // SQLite does not checksum its pages: a damaged blob must read as no snapshot at all.
+      return row === undefined || crc32(row.data) !== row.crc ? undefined : { seq: row.seq, data: row.data };
+    },
+    saveTreeSnapshot: (seq, data) => {
+      this.open().saveSnapshot.run(seqArg(seq), data, crc32(data));
+    },
+    hashesSince: (seq) => this.rows('SELECT key, hash FROM records WHERE seq > ?', seqArg(seq)),
+    keyNames: () => this.rows('SELECT key FROM records'),
+    keyCount: () => (this.open().count.get() as { n: number }).n,
+  };
+
+  /** Rows as arrays, streamed; a statement of its own (see scanHashes). */
+  private rows<T>(text: string, ...args: number[]): Iterable<T> {
+    this.open();
+    const stmt = (this.db as DatabaseSync).prepare(text);
+    stmt.setReturnArrays(true);
+    return stmt.iterate(...args) as Iterable<unknown> as Iterable<T>;
   }
 
   clock(): Stamp | null {

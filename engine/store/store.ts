@@ -18,6 +18,23 @@ export interface Put {
   readonly state: KeyState;
 }
 
+/**
+ * A persisted copy of the Merkle tree (core/merkle.ts snapshot()), so that opening a large vault
+ * reads one blob and the keys changed since, instead of hashing every key (engine/replica.ts).
+ */
+export interface TreeStore {
+  /** The last saved snapshot and the seq it covers (every put up to seq, none after). */
+  treeSnapshot(): { readonly seq: number; readonly data: Uint8Array } | undefined;
+  /** Replaces the snapshot; `data` must cover exactly the puts up to `seq`. */
+  saveTreeSnapshot(seq: number, data: Uint8Array): void;
+  /** Every key put after `seq`, with its leaf hash. */
+  hashesSince(seq: number): Iterable<readonly [string, Uint8Array]>;
+  /** Every stored key (as a one-element row). */
+  keyNames(): Iterable<readonly [string]>;
+  /** How many keys are stored. */
+  keyCount(): number;
+}
+
 /** What the full-text index and the notes list hold for one note: its live, winning fields. */
 export interface DocEntry {
   readonly id: string;
@@ -102,6 +119,8 @@ export interface Storage {
   changesSince(after: number, limit: number): Change[];
   /** Every key with its leaf hash, for building the Merkle tree at open. */
   scanHashes(): Iterable<readonly [string, Uint8Array]>;
+  /** Present when the store can persist the tree: then the replica opens from a snapshot. */
+  readonly treeStore?: TreeStore;
   /** The last persisted clock stamp, or null for a new store. */
   clock(): Stamp | null;
   cursor(replica: string): number | undefined;
