@@ -38,6 +38,11 @@ export interface AutosaverOptions {
   readonly onSaved: (note: Note) => void;
   /** The editor's text changed because the host's answer carried a merged remote change. */
   readonly onMerged?: (fields: Fields) => void;
+  /**
+   * Asked right before a remote change is merged into the typing: the editor reports any input
+   * it has on screen but not yet reported (through edit()), so the merge starts from it.
+   */
+  readonly beforeMerge?: () => void;
 }
 
 const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
@@ -143,6 +148,7 @@ export class Autosaver {
    * host keep both versions (a conflict) instead of replacing the remote one.
    */
   private absorb(note: Note, from: Fields, force = false): { changed: boolean; overlap: boolean } {
+    this.opts.beforeMerge?.();
     const next: { title: string; body: string } = { ...this.current };
     let overlap = false;
     for (const f of ['title', 'body'] as const) {

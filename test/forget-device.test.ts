@@ -39,8 +39,9 @@ describe('forget a device and rotate the vault key', { timeout: 150_000 }, () =>
 
     const res = await a.api.forgetDevice(x.info.peerId);
     assert.notEqual(res.vaultId, oldVault, 'a new key means a new vault id');
-    assert.deepEqual(res.moved, [b.info.peerId]);
-    assert.deepEqual(res.reinviteNeeded, [o.info.peerId]);
+    const seen = async () => JSON.stringify({ res, peers: (await a.api.syncState()).peers.map((p) => ({ id: p.id.slice(-6), connected: p.connected, problem: p.problem?.code })), b: b.info.peerId.slice(-6), o: o.info.peerId.slice(-6) });
+    assert.deepEqual(res.moved, [b.info.peerId], await seen());
+    assert.deepEqual(res.reinviteNeeded, [o.info.peerId], await seen());
 
     // B moved with A and they sync on the new key.
     await waitFor('B on the new key', async () => (await b.api.syncState()).vaultId === res.vaultId);

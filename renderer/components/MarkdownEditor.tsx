@@ -20,6 +20,13 @@ export interface MarkdownEditorHandle {
    * same task as the merge, so no keystroke can land in between and be overwritten.
    */
   setValue(value: string): void;
+  /**
+   * Reads a keystroke the browser already put on screen but the editor has not taken in yet
+   * (CodeMirror reads DOM input a frame later in some cases), reporting it through onChange. Asked
+   * before a remote change is merged into the typing: an update would otherwise drop that pending
+   * input and redraw, putting the keystroke (and the cursor) in the wrong place.
+   */
+  flushInput(): void;
 }
 
 export interface MarkdownEditorProps {
@@ -114,6 +121,11 @@ export const MarkdownEditor = forwardRef<MarkdownEditorHandle, MarkdownEditorPro
     setValue: (value: string) => {
       known.current = value;
       if (viewRef.current) replaceDiff(viewRef.current, value);
+    },
+    flushInput: () => {
+      // Not in CodeMirror's typed API: its DOM observer's flush, which dispatches the pending input.
+      const observer = (viewRef.current as unknown as { observer?: { forceFlush?: () => void } } | null)?.observer;
+      observer?.forceFlush?.();
     },
   }), []);
 

@@ -91,6 +91,7 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
           if (s?.takeRemoteWhileSaving()) reload(s);
         },
         onMerged: (f) => live && show(f),
+        beforeMerge: () => editorRef.current?.flushInput(),
       }, draft?.rev ?? 0);
       saver.current = s;
       setNote(n);
