@@ -545,7 +545,8 @@ export class SyncNode {
     const replica = o.stats.peerReplica;
     if (replica === null) return;
     // A device that started over with a new database holds nothing we proved of its old one.
-    const moved = this.marks.get(peer) !== undefined && this.marks.get(peer)!.replica !== replica;
+    const known = this.marks.get(peer);
+    const moved = known !== undefined && known.replica !== replica;
     if (o.peerHolds === null && !moved) return;
     this.marks.prove({ peer, replica, seq: o.peerHolds ?? 0, at: this.now() });
   }

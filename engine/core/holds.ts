@@ -15,12 +15,8 @@ export interface Watermark {
   readonly at: number;
 }
 
-export interface Proof {
-  readonly peer: string;
-  readonly replica: string;
-  readonly seq: number;
-  readonly at: number;
-}
+/** What one session proved: that `peer`, as `replica`, held our log through `seq` at `at`. */
+export type Proof = Watermark;
 
 /**
  * The watermark after a proof, or `current` unchanged when the proof adds nothing. A proof about
