@@ -20,9 +20,9 @@
 // Four figures: the raw copy (median of 5, interleaved before and after the join); the raw copy
 // followed by the local work any receiver must do (decode + merge into a fresh SQLite store with
 // the notes index), once in write order (note by note, ~1 MiB per commit, the cheapest order)
-// and once in the order a session delivers records (key-hash order, in as many commits as the
-// join used), so the join's cost splits into store work, arrival order and the network; and the
-// join itself.
+// and once in the order a session delivers records (key order, in as many commits as the join
+// used), so the join's cost splits into store work, arrival order and the network; and the join
+// itself.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { ByteReader } from '../engine/core/bytes.ts';
-import { encodeRecord, keyHash, leafHash, readRecord, type KeyRecord } from '../engine/core/codec.ts';
+import { encodeRecord, leafHash, readRecord, type KeyRecord } from '../engine/core/codec.ts';
 import type { KeyState } from '../engine/core/record.ts';
 import { noteKey, notesIndexer } from '../engine/notes.ts';
 import { Replica, type Write } from '../engine/replica.ts';
@@ -199,21 +199,21 @@ function rawCopy(port: number, keep: boolean): Promise<{ ms: number; bytes: numb
 
 /**
  * Decodes the raw records and merges them into a fresh store: in the order they were written
- * (note by note), ~1 MiB per commit; or in the order a session delivers them (key-hash order, as
- * the Merkle tree lists them) in `commits` equal commits. Sorting is not timed.
+ * (note by note), ~1 MiB per commit; or in the order a session delivers them (key order, so a
+ * note's fields stay together) in `commits` equal commits. Sorting is not timed.
  */
-function applyLocally(data: Buffer, file: string, order: { byKeyHash: false } | { byKeyHash: true; commits: number }): number {
+function applyLocally(data: Buffer, file: string, order: { byKey: false } | { byKey: true; commits: number }): number {
   const t0 = performance.now();
   const r = new ByteReader(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   const records: { rec: KeyRecord; end: number }[] = [];
   while (r.remaining > 0) records.push({ rec: readRecord(r), end: data.length - r.remaining });
   let sortMs = 0;
   const batches: KeyRecord[][] = [];
-  if (order.byKeyHash) {
+  if (order.byKey) {
     const t = performance.now();
-    const hashed = records.map((x) => ({ rec: x.rec, h: Buffer.from(keyHash(x.rec.key)) })).sort((a, b) => Buffer.compare(a.h, b.h));
-    const size = Math.ceil(hashed.length / Math.max(1, order.commits));
-    for (let i = 0; i < hashed.length; i += size) batches.push(hashed.slice(i, i + size).map((x) => x.rec));
+    const sorted = records.map((x) => x.rec).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const size = Math.ceil(sorted.length / Math.max(1, order.commits));
+    for (let i = 0; i < sorted.length; i += size) batches.push(sorted.slice(i, i + size));
     sortMs = performance.now() - t;
   } else {
     let batch: KeyRecord[] = [];
@@ -427,10 +427,10 @@ export async function initialSyncRows(opts: InitialSyncOptions = {}, log: (s: st
     if (got.bytes !== raw.length) throw new Error(`raw copy moved ${got.bytes} bytes, expected ${raw.length}`);
     const megabyte = Math.ceil(raw.length / (1024 * 1024));
     const sqliteFloorMs = floorInsert(got.data!, join(root, 'sqlite-floor.db'));
-    const floorMs = got.ms + applyLocally(got.data!, join(root, 'floor.db'), { byKeyHash: false });
+    const floorMs = got.ms + applyLocally(got.data!, join(root, 'floor.db'), { byKey: false });
     log(`  initial sync: raw copy ${round(median(copies))} ms, raw SQLite + FTS5 insert ${Math.round(sqliteFloorMs)} ms, copy + merge ${Math.round(floorMs)} ms; joining...\n`);
     const j = await joinAndWait(source, join(root, 'joiner'), opts.timeoutMs ?? 300_000, log);
-    const hashOrderMs = got.ms + applyLocally(got.data!, join(root, 'hash-order.db'), { byKeyHash: true, commits: j.commits });
+    const keyOrderMs = got.ms + applyLocally(got.data!, join(root, 'key-order.db'), { byKey: true, commits: j.commits });
     for (let i = 0; i < 2; i++) await copy();
     const copyMs = median(copies);
 
@@ -441,7 +441,7 @@ export async function initialSyncRows(opts: InitialSyncOptions = {}, log: (s: st
       { method: 'floor: raw SQLite + FTS5 insert', ...base, ms: round(sqliteFloorMs), wireBytes: 0, ...ratios(sqliteFloorMs, 0), xCopy: round(sqliteFloorMs / copyMs), xCopyMerge: null, xBytes: 0, commits: 1, ...none },
       { method: 'raw TCP copy (median of 5)', ...base, ms: round(copyMs), wireBytes: raw.length, ...ratios(copyMs, raw.length), xCopyMerge: null, commits: 0, ...none },
       { method: 'raw copy + decode + merge, write order', ...base, ms: round(floorMs), wireBytes: raw.length, ...ratios(floorMs, raw.length), commits: megabyte, ...none },
-      { method: 'raw copy + decode + merge, key-hash order', ...base, ms: round(hashOrderMs), wireBytes: raw.length, ...ratios(hashOrderMs, raw.length), commits: j.commits, ...none },
+      { method: 'raw copy + decode + merge, key order', ...base, ms: round(keyOrderMs), wireBytes: raw.length, ...ratios(keyOrderMs, raw.length), commits: j.commits, ...none },
       {
         method: 'join: libp2p + anti-entropy', ...base, ms: round(j.ms), wireBytes: j.wireBytes, ...ratios(j.ms, j.wireBytes), commits: j.commits,
         startMs: round(j.startMs), firstRecordMs: round(j.firstRecordMs), sessionBytes: j.sessionBytes, sessionMs: j.sessionMs,

@@ -155,6 +155,10 @@ export class Replica implements SyncSource {
     return this.storage.seq();
   }
 
+  scanEncoded(): Iterable<readonly [string, Uint8Array]> {
+    return this.storage.scanEncoded();
+  }
+
   changesSince(after: number, limit: number): Change[] {
     return this.storage.changesSince(after, limit);
   }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { ByteReader, ByteWriter } from '../engine/core/bytes.ts';
 import { compareStamps } from '../engine/core/clock.ts';
-import { decodeRecord, encodedSize, encodeRecord, leafHash, validateKey, validateValue, type KeyRecord } from '../engine/core/codec.ts';
+import { decodeRecord, encodedSize, encodeRecord, knownEncoding, leafHash, validateKey, validateValue, type KeyRecord } from '../engine/core/codec.ts';
 import { EngineError, ProtocolError, ValidationError } from '../engine/core/errors.ts';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../engine/core/limits.ts';
 import { EMPTY_STATE, merge, stampOf, statesEqual, type KeyState } from '../engine/core/record.ts';
@@ -107,6 +107,55 @@ test('object layout does not leak into the bytes: context insertion order and ve
     }),
     RUNS,
   );
+});
+
+test('a key or value that starts with U+FEFF keeps it through encode and decode', () => {
+  const device = '0123456789abcdef';
+  const rec: KeyRecord = { key: '\ufeffkey', state: { context: { [device]: 1 }, versions: [{ device, counter: 1, wall: 5, tick: 0, value: '\ufeffbody' }] } };
+  const bytes = encodeRecord(rec);
+  const back = decodeRecord(bytes);
+  assert.equal(back.key, '\ufeffkey');
+  assert.equal(back.state.versions[0].value, '\ufeffbody');
+  assert.deepEqual(leafHash(encodeRecord(back)), leafHash(bytes), 'every replica hashes the same bytes');
+});
+
+/** A record written field by field, so a test can break canonical form on purpose. */
+function handWritten(key: string, devices: readonly string[], versions: readonly { device: number; counter: number; wall: number; value: string }[], wideCounter = false): Uint8Array {
+  const w = new ByteWriter().string(key).varint(devices.length);
+  for (const d of devices) {
+    w.bytes(Buffer.from(d, 'hex'));
+    // A counter of 1 as a two-byte varint: the same value, a longer encoding.
+    if (wideCounter) w.u8(0x81).u8(0x00);
+    else w.varint(versions.filter((v) => devices[v.device] === d).reduce((n, v) => Math.max(n, v.counter), 1));
+  }
+  w.varint(versions.length);
+  for (const v of versions) w.varint(v.device).varint(v.counter).varint(v.wall).varint(0).u8(1).string(v.value);
+  return w.finish();
+}
+
+test('decoded canonical bytes are stored as they came; any other form is encoded again', () => {
+  const [d1, d2] = ['0000000000000001', '0000000000000002'];
+  const canonical = handWritten('k', [d1, d2], [{ device: 1, counter: 1, wall: 9, value: 'new' }, { device: 0, counter: 1, wall: 5, value: 'old' }]);
+  const rec = decodeRecord(canonical);
+  assert.deepEqual(knownEncoding(rec), canonical);
+  assert.deepEqual(encodeRecord(rec), canonical);
+  assert.ok(Object.isFrozen(rec.state) && Object.isFrozen(rec.state.versions) && Object.isFrozen(rec.state.context) && Object.isFrozen(rec.state.versions[0]));
+  encodeRecord(rec).fill(0);
+  assert.deepEqual(encodeRecord(rec), canonical, 'changing what encodeRecord returned changes no later encoding');
+  assert.equal(knownEncoding({ key: 'other', state: rec.state }), undefined, 'the bytes belong to one key');
+
+  const variants = {
+    'devices out of order': handWritten('k', [d2, d1], [{ device: 0, counter: 1, wall: 9, value: 'new' }, { device: 1, counter: 1, wall: 5, value: 'old' }]),
+    'versions not winner first': handWritten('k', [d1, d2], [{ device: 0, counter: 1, wall: 5, value: 'old' }, { device: 1, counter: 1, wall: 9, value: 'new' }]),
+    'a counter with a longer varint': handWritten('k', [d1, d2], [{ device: 1, counter: 1, wall: 9, value: 'new' }, { device: 0, counter: 1, wall: 5, value: 'old' }], true),
+  };
+  for (const [name, bytes] of Object.entries(variants)) {
+    assert.notDeepEqual(bytes, canonical, name);
+    const back = decodeRecord(bytes);
+    assert.ok(statesEqual(back.state, rec.state), `${name}: the same state`);
+    assert.equal(knownEncoding(back), undefined, `${name}: not kept as it came`);
+    assert.deepEqual(encodeRecord(back), canonical, `${name}: stored in canonical form`);
+  }
 });
 
 test('every truncation of a record, and any trailing byte, is a ProtocolError', () => {

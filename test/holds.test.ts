@@ -171,7 +171,7 @@ describe('progress of a large message', () => {
   test('R-PROG-1: a message of several frames announces its total; the receiver counts up to it', () => {
     const a = replica(A);
     const b = replica(B);
-    fill(a, 'x', 3_000, 400);
+    fill(a, 'x', 3_000, 1_000);
     const { session: init, frames } = AntiEntropySession.initiate(b, { salt: SALT });
     const resp = AntiEntropySession.respond(a);
     const reply = frames.flatMap((f) => resp.receive(f));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import type { Stamp } from '../engine/core/clock.ts';
-import { encodeRecord, leafHash } from '../engine/core/codec.ts';
+import { decodeRecord, encodeRecord, leafHash } from '../engine/core/codec.ts';
 import { ValidationError } from '../engine/core/errors.ts';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../engine/core/limits.ts';
 import { merge, statesEqual, writeDelta, type KeyState } from '../engine/core/record.ts';
@@ -162,6 +162,16 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       expected.set('key/5', hex(rewritten.hash));
       const scanned = new Map([...store.scanHashes()].map(([k, h]) => [k, hex(h)]));
       assert.deepEqual(scanned, expected);
+    }));
+
+    test('scanEncoded yields every record as encodeRecord writes it, in key order', withStore(({ store }) => {
+      const keys = ['b/2', 'a/1', 'c/3', 'a/10', 'b/1'];
+      store.commit({ puts: keys.map((k, i) => write(k, `value of ${k}`, i + 1)) });
+      store.commit({ puts: [write('a/1', 'rewritten', 50)] });
+      const scanned = [...store.scanEncoded()];
+      assert.deepEqual(scanned.map(([k]) => k), [...keys].sort());
+      for (const [key, bytes] of scanned) assert.deepEqual(hex(bytes), hex(encodeRecord({ key, state: store.get(key)! })), key);
+      assert.equal(decodeRecord(scanned[0][1]).state.versions[0].value, 'rewritten');
     }));
 
     test('the clock and cursors keep their last committed values', withStore(({ store }) => {

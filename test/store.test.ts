@@ -238,6 +238,34 @@ describe('SqliteStore files', () => {
     assert.equal(fs.existsSync(missing), false, 'a refused open creates no file');
   });
 
+  test('a record whose stored bytes no longer match their hash is not sent on: scanEncoded says the store is damaged', () => {
+    const file = fresh();
+    const store = SqliteStore.open(file, { replicaId: '00112233445566ff' });
+    const state = writeDelta(undefined, { wall: 1, counter: 0, device: '00112233445566ff' }, 'hello');
+    store.commit({ puts: [{ key: 'a', state }, { key: 'b', state }] });
+    assert.equal([...store.scanEncoded()].length, 2);
+    store.close();
+    // One flipped byte inside the value, as a bad disk sector would leave it (SQLite has no checksums).
+    const db = new DatabaseSync(file);
+    const row = db.prepare("SELECT state FROM records WHERE key = 'b'").get() as { state: Uint8Array };
+    const bad = new Uint8Array(row.state);
+    bad[bad.length - 1] ^= 0x01;
+    db.prepare("UPDATE records SET state = ? WHERE key = 'b'").run(bad);
+    db.close();
+    const reopened = SqliteStore.open(file);
+    try {
+      assert.throws(() => [...reopened.scanEncoded()], (e: unknown) => {
+        assert.equal((e as Error).name, 'StoreError');
+        assert.equal((e as { code: string }).code, 'E_STORE_FORMAT');
+        assert.equal((e as { details: { damaged: boolean; key: string } }).details.damaged, true);
+        assert.equal((e as { details: { key: string } }).details.key, 'b');
+        return true;
+      });
+    } finally {
+      reopened.close();
+    }
+  });
+
   test('a commit that fails inside the transaction rolls all of it back', () => {
     const file = fresh();
     const store = SqliteStore.open(file);

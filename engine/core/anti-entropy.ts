@@ -9,11 +9,11 @@
 // a difference once is not repeated by the next session.
 
 import { hash } from 'node:crypto';
-import { encodedSize, type KeyRecord } from './codec.ts';
+import { encodedSize, type KeyRecord, type WireRecord } from './codec.ts';
 import { EngineError, ProtocolError, ValidationError } from './errors.ts';
 import { MAX_PATH_DEPTH, type MerkleView, type Path } from './merkle.ts';
 import {
-  decodeFrame, encodeFault, encodeHello, encodeStep, frameVersion,
+  decodeFrame, encodeFault, encodeHello, frameVersion, stepFrames,
   MAX_DIGEST_BYTES, MIN_DIGEST_BYTES, PROTOCOL_VERSION, ROOT_DIGEST_BYTES, SALT_BYTES, STATUS_BYTES,
   type Expansion, type Hello, type Listing, type Mode, type PeerInfo, type Step, type Summary, type VersionSummary,
 } from './protocol.ts';
@@ -26,6 +26,11 @@ export interface SyncSource {
   readonly tree: MerkleView;
   seq(): number;
   get(key: string): KeyState | undefined;
+  /**
+   * Every record as stored (canonical bytes), in key order: sent unread to a peer that holds
+   * nothing, and in the order that keeps a note's fields together for the peer's index.
+   */
+  scanEncoded(): Iterable<readonly [string, Uint8Array]>;
   changesSince(after: number, limit: number): Change[];
   /** How far this replica has merged `replica`'s change log, if it knows. */
   cursor(replica: string): number | undefined;
@@ -57,7 +62,7 @@ export const DEFAULTS = { width: 4, listMax: 32, recentMax: 32 } as const;
 const MAX_LIST = 4096;
 const MAX_RECENT = 10_000;
 /** Received records held before merging, so memory stays bounded on a huge transfer. */
-export const INBOX_BYTES = 32 * 1024 * 1024;
+export const INBOX_BYTES = 4 * 1024 * 1024;
 
 function bounded(name: string, value: number, min: number, max: number): number {
   if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
@@ -216,6 +221,14 @@ export class AntiEntropySession {
    * frame of a message). A bad frame fails the session before anything in it is merged (R-ERR-1).
    */
   receive(frame: Uint8Array): Uint8Array[] {
+    return [...this.answer(frame)];
+  }
+
+  /**
+   * receive(), with the frames of a long reply encoded as they are taken: a transport sends the
+   * first while the rest are being built. Take them all before feeding the next frame.
+   */
+  answer(frame: Uint8Array): Iterable<Uint8Array> {
     if (this.statusValue !== 'open') throw new ProtocolError('E_PROTOCOL_STATE', `session is ${this.statusValue}; no more frames expected`);
     this.stats.framesReceived++;
     this.stats.bytesReceived += frame.length;
@@ -256,7 +269,7 @@ export class AntiEntropySession {
 
   // ---- message handling ----------------------------------------------------------------------
 
-  private onHello(h: Hello): Uint8Array[] {
+  private onHello(h: Hello): Iterable<Uint8Array> {
     if (this.stats.role !== 'responder') return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'initiator received a hello'), encodeFault('malformed', 'unexpected hello'));
     this.helloSeen = true;
     this.helloFromPeer = h;
@@ -270,7 +283,7 @@ export class AntiEntropySession {
     return h.more ? [] : this.completeHello(h);
   }
 
-  private completeHello(h: Hello): Uint8Array[] {
+  private completeHello(h: Hello): Iterable<Uint8Array> {
     const out = this.pending;
     const known = this.source.cursor(h.replica);
     const root = this.source.tree.node([]);
@@ -304,7 +317,7 @@ export class AntiEntropySession {
     return this.source.changesSince(h.cursor.seq, this.recentMax + 1).length <= this.recentMax;
   }
 
-  private onStep(step: Step): Uint8Array[] {
+  private onStep(step: Step): Iterable<Uint8Array> {
     if (this.helloOpen) {
       if (step.fin || step.peer || step.recent || step.rootCheck || step.total || step.nodes.length + step.lists.length + step.wants.length + step.wantAll.length + step.summaries.length > 0) {
         return this.fail(new ProtocolError('E_PROTOCOL_STATE', 'a hello continuation may carry only records'), encodeFault('malformed', 'bad hello continuation'));
@@ -410,23 +423,31 @@ export class AntiEntropySession {
     return null;
   }
 
-  private reply(): Uint8Array[] {
+  private reply(): Iterable<Uint8Array> {
     const out = this.pending;
     this.pending = newOut();
     const fin = out.nodes.length + out.lists.length + out.wants.size + out.wantAll.length + out.summaries.length === 0 && !out.recent && out.rootCheck === null;
-    const records = [...out.records.values()];
+    // In key order: a note's fields travel together, so a receiver merging a long message in
+    // chunks indexes each note once (a note split over two chunks is indexed twice).
+    const records = [...out.records.values()].sort(byKey);
     let recordBytes = 0;
     for (const r of records) recordBytes += encodedSize(r);
-    const frames = encodeStep({
-      fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, records, nodes: out.nodes,
-      lists: out.lists, wants: [...out.wants.values()], wantAll: out.wantAll, summaries: out.summaries,
-    }, this.width, { records: records.length, bytes: recordBytes });
-    this.countSent(frames);
     this.stats.recordsSent += records.length;
     this.stats.recordBytesSent += recordBytes;
     if (fin) this.finish();
     else if (this.stats.role === 'initiator') this.stats.roundTrips++;
-    return frames;
+    const frames = stepFrames({
+      fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, records, nodes: out.nodes,
+      lists: out.lists, wants: [...out.wants.values()], wantAll: out.wantAll, summaries: out.summaries,
+    }, this.width, { records: records.length, bytes: recordBytes });
+    return this.counted(frames);
+  }
+
+  private *counted(frames: Iterable<Uint8Array>): Generator<Uint8Array, void, undefined> {
+    for (const f of frames) {
+      this.countSent([f]);
+      yield f;
+    }
   }
 
   // ---- comparisons ---------------------------------------------------------------------------
@@ -515,7 +536,13 @@ export class AntiEntropySession {
     return mine.count === 0 || hex(salted(this.salt, mine.digest, width)) === hex(theirs.digest);
   }
 
-  private recordsUnder(path: Path): KeyRecord[] {
+  private recordsUnder(path: Path): WireRecord[] {
+    if (path.length === 0) {
+      // Everything: one pass over the store instead of a lookup and a decode per key.
+      const all: WireRecord[] = [];
+      for (const [key, encoded] of this.source.scanEncoded()) all.push({ key, encoded });
+      return all;
+    }
     const out: KeyRecord[] = [];
     for (const e of this.source.tree.keysUnder(path)) {
       const state = this.source.get(e.key);
@@ -530,7 +557,7 @@ export class AntiEntropySession {
     if (state !== undefined) out.records.set(key, { key, state });
   }
 
-  private addRecords(out: Out, records: readonly KeyRecord[]): void {
+  private addRecords(out: Out, records: readonly WireRecord[]): void {
     for (const r of records) if (!out.records.has(r.key)) out.records.set(r.key, r);
   }
 
@@ -596,7 +623,7 @@ interface Out {
   recent: boolean;
   rootCheck: Summary | null;
   /** By key, so a record is sent at most once per message whatever asked for it. */
-  records: Map<string, KeyRecord>;
+  records: Map<string, WireRecord>;
   nodes: Expansion[];
   lists: Listing[];
   wants: Map<string, { path: Path; ids: number[] }>;
@@ -606,6 +633,10 @@ interface Out {
 
 function newOut(): Out {
   return { peer: null, recent: false, rootCheck: null, records: new Map(), nodes: [], lists: [], wants: new Map(), wantAll: [], summaries: [] };
+}
+
+function byKey(a: WireRecord, b: WireRecord): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 function addWant(out: Out, path: Path, id: number): void {

@@ -5,7 +5,9 @@
 import { ProtocolError } from './errors.ts';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a text that starts with U+FEFF keeps it (the default would drop it, and a record
+// would then hash and merge as a different one on every replica that decodes it).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Bytes of the LEB128 varint of n. */
 export function varintSize(n: number): number {
@@ -165,6 +167,11 @@ export class ByteReader {
     } catch {
       throw new ProtocolError('E_FRAME_MALFORMED', `${what} is not valid UTF-8`, { offset: this.offset });
     }
+  }
+
+  /** The bytes read since `start` (an earlier offset), without copying. */
+  since(start: number): Uint8Array {
+    return this.buf.subarray(start, this.offset);
   }
 
   end(what: string): void {

@@ -5,14 +5,42 @@ import { hash } from 'node:crypto';
 import { ByteReader, ByteWriter, fromHex, toHex, varintSize } from './bytes.ts';
 import { ProtocolError, ValidationError } from './errors.ts';
 import { DEVICE_ID_BYTES, MAX_CONTEXT_DEVICES, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_VERSIONS } from './limits.ts';
-import { canonicalState, type KeyState, type Version } from './record.ts';
+import { byStampDesc, canonicalState, type KeyState, type Version } from './record.ts';
 
 export interface KeyRecord {
   readonly key: string;
   readonly state: KeyState;
 }
 
+/**
+ * A record as a store keeps it: its canonical encoding (encodeRecord), passed on to a peer as it
+ * is. Only bytes this replica's own store wrote are ever held this way; bytes from a peer are
+ * always decoded and validated (readRecord).
+ */
+export interface StoredRecord {
+  readonly key: string;
+  readonly encoded: Uint8Array;
+}
+
+/** What encoders of frames take: a decoded record, or one as stored. */
+export type WireRecord = KeyRecord | StoredRecord;
+
 const encoder = new TextEncoder();
+
+// The canonical bytes a state was decoded from, so that storing a received record does not
+// encode it again (a tenth of the receiving side of an initial sync went there). Keyed by the
+// state object, which readRecord freezes: the bytes can never describe a changed state.
+const decodedFrom = new WeakMap<KeyState, { readonly key: string; readonly bytes: Uint8Array }>();
+
+/**
+ * encodeRecord(rec) when rec's state was decoded from exactly those bytes, else undefined. The
+ * bytes are shared: read them, never change them.
+ */
+export function knownEncoding(rec: KeyRecord): Uint8Array | undefined {
+  const known = decodedFrom.get(rec.state);
+  return known !== undefined && known.key === rec.key ? known.bytes : undefined;
+}
+
 const DEVICE_RE = /^[0-9a-f]{16}$/;
 
 export function isDeviceId(s: string): boolean {
@@ -42,7 +70,11 @@ export function validateValue(value: unknown): string | null {
   return value;
 }
 
-export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
+export function writeRecord(w: ByteWriter, rec: WireRecord): void {
+  if ('encoded' in rec) {
+    w.bytes(rec.encoded);
+    return;
+  }
   w.string(rec.key);
   const devices = Object.keys(rec.state.context).sort();
   w.varint(devices.length);
@@ -59,6 +91,9 @@ export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
 }
 
 export function encodeRecord(rec: KeyRecord): Uint8Array {
+  // A copy: the caller owns what encodeRecord returns, and may change it.
+  const known = knownEncoding(rec);
+  if (known !== undefined) return new Uint8Array(known);
   // Exact for ASCII text; ByteWriter grows for the rest. (Room for the worst case, 3 bytes per
   // UTF-16 unit, made every 2 KB note body cost a 6 KB buffer and the GC the difference.)
   let size = 16 + rec.key.length * 3 + Object.keys(rec.state.context).length * 12;
@@ -72,7 +107,10 @@ export function encodeRecord(rec: KeyRecord): Uint8Array {
  * encodeRecord(rec).length, computed without encoding: sessions count the record bytes they send
  * and receive, and encoding a 2 KB note body only to measure it cost as much as sending it.
  */
-export function encodedSize(rec: KeyRecord): number {
+export function encodedSize(rec: WireRecord): number {
+  if ('encoded' in rec) return rec.encoded.length;
+  const known = knownEncoding(rec);
+  if (known !== undefined) return known.length;
   let size = stringSize(rec.key);
   const devices = Object.keys(rec.state.context);
   size += varintSize(devices.length);
@@ -97,6 +135,7 @@ function stringSize(s: string): number {
  * ProtocolError; the returned state is in canonical order.
  */
 export function readRecord(r: ByteReader): KeyRecord {
+  const start = r.offset;
   const key = r.string('key', MAX_KEY_BYTES);
   if (key.length === 0) throw new ProtocolError('E_FRAME_MALFORMED', 'record with an empty key');
   const deviceCount = r.varint('context size', MAX_CONTEXT_DEVICES);
@@ -126,7 +165,27 @@ export function readRecord(r: ByteReader): KeyRecord {
     const value = tag === 0 ? null : r.string('value', MAX_VALUE_BYTES);
     versions.push({ device, counter, wall, tick, value });
   }
-  return { key, state: canonicalState(context, versions) };
+  const bytes = r.since(start);
+  if (!isCanonical(key, devices, versions, context, bytes.length)) return { key, state: canonicalState(context, versions) };
+  // Devices came sorted and versions winner first: the objects as read are the canonical state.
+  for (const v of versions) Object.freeze(v);
+  const state: KeyState = Object.freeze({ context: Object.freeze(context), versions: Object.freeze(versions) as Version[] });
+  // A copy in a plain Uint8Array: the input may be a Buffer, whose slice() shares its memory
+  // (often a pool that later allocations reuse).
+  decodedFrom.set(state, { key, bytes: new Uint8Array(bytes) });
+  return { key, state };
+}
+
+/**
+ * Whether the bytes just read are what encodeRecord writes for them. Every field has one shortest
+ * encoding and the reader accepts no other variant of a field's value (strict UTF-8, one tag per
+ * value kind, device ids of fixed size), so bytes in canonical order (devices ascending, versions
+ * winner first) of exactly the canonical size are the canonical bytes.
+ */
+function isCanonical(key: string, devices: readonly string[], versions: readonly Version[], context: Record<string, number>, size: number): boolean {
+  for (let i = 1; i < devices.length; i++) if (devices[i - 1] >= devices[i]) return false;
+  for (let i = 1; i < versions.length; i++) if (byStampDesc(versions[i - 1], versions[i]) > 0) return false;
+  return encodedSize({ key, state: { context, versions } }) === size;
 }
 
 export function decodeRecord(bytes: Uint8Array): KeyRecord {

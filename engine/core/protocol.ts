@@ -4,7 +4,7 @@
 // ProtocolError, so nothing from a bad frame is ever acted on.
 
 import { ByteReader, ByteWriter, fromHex, toHex } from './bytes.ts';
-import { readRecord, writeRecord, type KeyRecord } from './codec.ts';
+import { readRecord, writeRecord, type KeyRecord, type WireRecord } from './codec.ts';
 import { ProtocolError } from './errors.ts';
 import { DEVICE_ID_BYTES, MAX_CONTEXT_DEVICES, MAX_VERSIONS } from './limits.ts';
 import { FANOUT, MAX_PATH_DEPTH, type Path } from './merkle.ts';
@@ -140,6 +140,9 @@ export interface Fault {
 
 export type Frame = Hello | Step | Fault;
 
+/** A message as encoders take it: its records may be decoded ones or stored bytes passed on. */
+type Outgoing<T extends { readonly records: readonly KeyRecord[] }> = Omit<T, 'records'> & { readonly records: readonly WireRecord[] };
+
 export function emptyStep(): Step {
   return { type: 'step', more: false, fin: false, peer: null, recent: false, rootCheck: null, total: null, records: [], nodes: [], lists: [], wants: [], wantAll: [], summaries: [] };
 }
@@ -167,7 +170,7 @@ export function encodeFault(code: FaultCode, message: string): Uint8Array {
 }
 
 /** Splits records over as many frames as needed; the hello itself rides in the first. */
-export function encodeHello(h: Omit<Hello, 'type' | 'more'>): Uint8Array[] {
+export function encodeHello(h: Omit<Outgoing<Hello>, 'type' | 'more'>): Uint8Array[] {
   const chunks = chunkRecords(h.records);
   return chunks.map((records, i) => {
     const more = i < chunks.length - 1;
@@ -184,11 +187,11 @@ export function encodeHello(h: Omit<Hello, 'type' | 'more'>): Uint8Array[] {
   });
 }
 
-function chunkRecords(records: readonly KeyRecord[]): KeyRecord[][] {
-  const chunks: KeyRecord[][] = [[]];
+function chunkRecords(records: readonly WireRecord[]): WireRecord[][] {
+  const chunks: WireRecord[][] = [[]];
   let bytes = 0;
   for (const r of records) {
-    const size = r.key.length + 64 + r.state.versions.reduce((n, v) => n + 32 + (v.value?.length ?? 0) * 3, 0);
+    const size = 'encoded' in r ? r.encoded.length : r.key.length + 64 + r.state.versions.reduce((n, v) => n + 32 + (v.value?.length ?? 0) * 3, 0);
     const current = chunks[chunks.length - 1];
     if (current.length > 0 && (bytes + size > FRAME_TARGET_BYTES || current.length >= MAX_ENTRIES_PER_FRAME / 2)) {
       chunks.push([]);
@@ -200,7 +203,7 @@ function chunkRecords(records: readonly KeyRecord[]): KeyRecord[][] {
   return chunks;
 }
 
-function entryCost(s: Pick<Step, 'records' | 'nodes' | 'lists' | 'wants' | 'wantAll' | 'summaries'>): number {
+function entryCost(s: Pick<Outgoing<Step>, 'records' | 'nodes' | 'lists' | 'wants' | 'wantAll' | 'summaries'>): number {
   return s.records.length + s.nodes.length * FANOUT + s.wantAll.length + s.summaries.length
     + s.lists.reduce((n, l) => n + l.entries.length + 1, 0) + s.wants.reduce((n, x) => n + x.ids.length + 1, 0);
 }
@@ -209,10 +212,18 @@ function entryCost(s: Pick<Step, 'records' | 'nodes' | 'lists' | 'wants' | 'want
  * Encodes one logical step as frames under the limits. Records are split by size; control
  * sections are split by entry count. Peer info goes first, the closing flags go last.
  */
-export function encodeStep(step: Omit<Step, 'type' | 'more' | 'total'>, width: number, total: MessageTotal | null = null): Uint8Array[] {
-  const parts: Omit<Step, 'type' | 'more' | 'fin' | 'peer' | 'recent' | 'rootCheck' | 'total'>[] = [];
+export function encodeStep(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'>, width: number, total: MessageTotal | null = null): Uint8Array[] {
+  return [...stepFrames(step, width, total)];
+}
+
+/**
+ * encodeStep's frames, each encoded only when it is taken: a long reply's first frame can be on
+ * the wire while the rest are still being built, and never are all of them in memory at once.
+ */
+export function* stepFrames(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'>, width: number, total: MessageTotal | null = null): Generator<Uint8Array, void, undefined> {
+  const parts: Omit<Outgoing<Step>, 'type' | 'more' | 'fin' | 'peer' | 'recent' | 'rootCheck' | 'total'>[] = [];
   const budget = MAX_ENTRIES_PER_FRAME / 2;
-  let current = { records: [] as KeyRecord[], nodes: [] as Expansion[], lists: [] as Listing[], wants: [] as Want[], wantAll: [] as Path[], summaries: [] as VersionSummary[] };
+  let current = { records: [] as WireRecord[], nodes: [] as Expansion[], lists: [] as Listing[], wants: [] as Want[], wantAll: [] as Path[], summaries: [] as VersionSummary[] };
   let cost = 0;
   const flush = (): void => {
     parts.push(current);
@@ -236,9 +247,10 @@ export function encodeStep(step: Omit<Step, 'type' | 'more' | 'total'>, width: n
   for (const p of step.wantAll) add('wantAll', p, 1);
   for (const s of step.summaries) add('summaries', s, 1);
   if (parts.length === 0 || cost > 0 || entryCost(current) > 0) flush();
-  return parts.map((p, i) => {
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
     const last = i === parts.length - 1;
-    return encodeStepFrame({
+    yield encodeStepFrame({
       ...p,
       type: 'step',
       more: !last,
@@ -249,10 +261,10 @@ export function encodeStep(step: Omit<Step, 'type' | 'more' | 'total'>, width: n
       recent: last && step.recent,
       rootCheck: last ? step.rootCheck : null,
     }, width);
-  });
+  }
 }
 
-function encodeStepFrame(s: Step, width: number): Uint8Array {
+function encodeStepFrame(s: Outgoing<Step>, width: number): Uint8Array {
   const flags = (s.more ? F_MORE : 0) | (s.fin ? F_FIN : 0) | (s.peer ? F_PEER : 0) | (s.recent ? F_RECENT : 0) | (s.rootCheck ? F_ROOT_CHECK : 0) | (s.total ? F_TOTAL : 0);
   const w = header(T_STEP, flags);
   if (s.peer) {

@@ -38,7 +38,8 @@ export function stampOf(v: Version): Stamp {
   return { wall: v.wall, counter: v.tick, device: v.device };
 }
 
-function byStampDesc(a: Version, b: Version): number {
+/** The canonical order of a state's versions: winner first. */
+export function byStampDesc(a: Version, b: Version): number {
   const c = compareStamps(stampOf(b), stampOf(a));
   if (c !== 0) return c;
   // Equal stamps on one device mean a corrupted or cloned replica; keep the order total anyway.

@@ -34,7 +34,7 @@ async function pump(session: AntiEntropySession, link: FrameLink, first: Uint8Ar
   while (session.status === 'open') {
     const frame = await link.next(signal);
     if (frame === null) throw new ProtocolError('E_PEER_ERROR', 'peer closed the stream before the session ended');
-    const reply = session.receive(frame);
+    const reply = session.answer(frame);
     if (session.progress !== null) onProgress?.(session.progress);
     for (const f of reply) await link.send(f);
   }

@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { compareStamps, type Stamp } from '../core/clock.ts';
-import { decodeRecord, encodeRecord, HASH_BYTES, isDeviceId, leafHash, validateKey, validateValue } from '../core/codec.ts';
+import { decodeRecord, encodeRecord, HASH_BYTES, isDeviceId, knownEncoding, leafHash, validateKey, validateValue } from '../core/codec.ts';
 import { StoreError, ValidationError } from '../core/errors.ts';
 import { MAX_CONTEXT_DEVICES, MAX_RECORD_BYTES, MAX_VERSIONS } from '../core/limits.ts';
 import { compareDots, stampOf, type KeyState, type Version } from '../core/record.ts';
@@ -99,8 +99,10 @@ function tooLarge(key: string, size: number): ValidationError {
 function preparePut(put: CommitBatch['puts'][number]): PreparedPut {
   if (put === null || typeof put !== 'object') throw invalid('a put must be an object');
   const key = validateKey(put.key);
-  checkState(key, put.state);
-  const bytes = encodeRecord({ key, state: put.state });
+  // A state decoded from canonical bytes passed every check below when it was read (codec.ts).
+  const known = knownEncoding({ key, state: put.state });
+  if (known === undefined) checkState(key, put.state);
+  const bytes = known ?? encodeRecord({ key, state: put.state });
   if (bytes.length > MAX_RECORD_BYTES) throw tooLarge(key, bytes.length);
   return { key, bytes, hash: leafHash(bytes) };
 }
@@ -420,6 +422,14 @@ export class MemoryStore implements Storage {
   scanHashes(): Iterable<readonly [string, Uint8Array]> {
     this.open();
     return scan(this.records);
+  }
+
+  *scanEncoded(): Iterable<readonly [string, Uint8Array]> {
+    this.open();
+    for (const key of [...this.records.keys()].sort()) {
+      const e = this.records.get(key);
+      if (e !== undefined) yield [key, Buffer.from(e.bin.slice(HASH_BYTES), 'latin1')];
+    }
   }
 
   clock(): Stamp | null {

@@ -119,6 +119,12 @@ export interface Storage {
   changesSince(after: number, limit: number): Change[];
   /** Every key with its leaf hash, for building the Merkle tree at open. */
   scanHashes(): Iterable<readonly [string, Uint8Array]>;
+  /**
+   * Every key with its record as stored (codec.encodeRecord, the canonical encoding), in key
+   * order, streamed: what a session sends a peer that holds nothing, passed on without decoding.
+   * A stored record whose bytes no longer match their leaf hash throws (damaged store).
+   */
+  scanEncoded(): Iterable<readonly [string, Uint8Array]>;
   /** Present when the store can persist the tree: then the replica opens from a snapshot. */
   readonly treeStore?: TreeStore;
   /** The last persisted clock stamp, or null for a new store. */

@@ -1,0 +1,67 @@
+// A peer that holds nothing gets the whole vault (issue 11, initial sync): the sender passes its
+// stored bytes on without decoding them, in key order, and the receiver merges the long message
+// in chunks as it arrives. Key order is what keeps that cheap: a note's fields travel together,
+// so each note is indexed about once, however many chunks the transfer takes.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AntiEntropySession, INBOX_BYTES } from '../engine/core/anti-entropy.ts';
+import { decodeFrame, type Step } from '../engine/core/protocol.ts';
+import { noteKey, notesIndexer } from '../engine/notes.ts';
+import { Replica, type DocIndexer } from '../engine/replica.ts';
+import { MemoryStore } from '../engine/store/memory.ts';
+import { A, B, NOW, SALT } from './protocol-helpers.ts';
+
+const NOTES = 3_000;
+const BODY = 'lorem ipsum dolor sit amet '.repeat(80); // ~2 KB: 3,000 notes are well over one inbox
+
+function vault(): Replica {
+  const r = Replica.open(new MemoryStore(A), { now: () => NOW, indexer: notesIndexer });
+  for (let start = 0; start < NOTES; start += 500) {
+    const writes = [];
+    for (let i = start; i < start + 500; i++) {
+      const id = `n${String(i).padStart(5, '0')}`;
+      writes.push({ key: noteKey(id, 'title'), value: `note ${i}` }, { key: noteKey(id, 'body'), value: `${i} ${BODY}` }, { key: noteKey(id, 'created'), value: String(NOW - i) });
+    }
+    r.write(writes);
+  }
+  return r;
+}
+
+test('a whole vault arrives in key order, is merged in chunks as it comes, and each note is indexed about once', () => {
+  const source = vault();
+  const indexed = new Map<string, number>();
+  let commits = 0;
+  const counting: DocIndexer = (keys, get) => {
+    commits++;
+    const docs = notesIndexer(keys, get);
+    for (const d of docs) indexed.set(d.id, (indexed.get(d.id) ?? 0) + 1);
+    return docs;
+  };
+  const joiner = Replica.open(new MemoryStore(B), { now: () => NOW, indexer: counting });
+
+  const { session: init, frames } = AntiEntropySession.initiate(joiner, { salt: SALT });
+  const resp = AntiEntropySession.respond(source);
+  const reply = frames.flatMap((f) => resp.receive(f));
+  const keys = reply.flatMap((f) => (decodeFrame(f, 4) as Step).records.map((r) => r.key));
+  assert.equal(keys.length, NOTES * 3);
+  assert.deepEqual(keys, [...keys].sort(), 'records travel in key order');
+  const bytes = reply.reduce((n, f) => n + f.length, 0);
+  assert.ok(bytes > INBOX_BYTES, `the transfer (${bytes} B) is more than one inbox`);
+
+  let mergedBeforeTheEnd = 0;
+  for (const [i, f] of reply.entries()) {
+    init.receive(f);
+    if (i < reply.length - 1) mergedBeforeTheEnd = joiner.tree.node([]).count;
+  }
+  assert.equal(init.status, 'done');
+  assert.ok(mergedBeforeTheEnd > 0, 'records were merged before the last frame arrived');
+  assert.deepEqual(joiner.tree.node([]).digest, source.tree.node([]).digest, 'the joiner holds the whole vault');
+  assert.ok(commits >= 2, `merged in ${commits} commits`);
+  assert.equal(indexed.size, NOTES);
+  // A note whose fields straddle two chunks is indexed once per chunk: at most one per boundary.
+  const twice = [...indexed.values()].filter((n) => n > 1).length;
+  assert.ok(twice <= commits - 1, `${twice} notes indexed more than once in ${commits} commits`);
+  assert.equal(Math.max(...indexed.values()), twice > 0 ? 2 : 1);
+  assert.equal(joiner.storage.search('ipsum', 5).length, 5);
+});
