@@ -4,7 +4,7 @@
 
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { initiateOver, respondOver, type ProgressListener, type SessionOutcome } from './net/ae-link.ts';
+import { initiateOver, olderVersionOffered, respondOver, type ProgressListener, type SessionOutcome } from './net/ae-link.ts';
 import { AckTimer } from './net/ack-timer.ts';
 import { BEHIND_COUNT_MAX, holding, holdOf } from './core/holds.ts';
 import { progressOf, reportable } from './core/transfer-progress.ts';
@@ -127,6 +127,8 @@ export class SyncNode {
   private readonly acks: AckTimer;
   /** Large incoming transfers under way, by peer: when their first frame came, and how far they are. */
   private readonly transfers = new Map<string, { readonly startedAt: number; progress: SyncProgress }>();
+  /** Peers that answered our protocol version with an older one, for as long as they stay connected (R-VER-2). */
+  private readonly olderProtocol = new Map<string, number>();
   private readonly progressListeners = new Set<(p: SyncProgress) => void>();
 
   private constructor(opts: SyncNodeOptions, lock: DirLock, opened: { store: SqliteStore; replica: Replica; freshStart: FreshStart | null }, vault: Vault, p2p: P2PNode, settings: DeviceSettingsFile) {
@@ -219,6 +221,8 @@ export class SyncNode {
       this.changed();
     });
     this.p2p.onPeerDisconnect((peer) => {
+      // It may come back updated: the next session tries the newest version again.
+      this.olderProtocol.delete(peer);
       if (!this.stopped) {
         this.book.left(peer);
         this.redialer.disconnected(peer);
@@ -484,10 +488,20 @@ export class SyncNode {
     this.busy.set(peer, { dir: 'out', since: this.now() });
     const signal = AbortSignal.timeout(this.opts.sessionTimeoutMs ?? 30_000);
     try {
-      const stream = await this.p2p.open(peer, ANTI_ENTROPY_PROTOCOL, signal);
       // The replica remembered with its watermark lets the first session after a restart send a cursor.
       const peerReplica = this.peerInfo(peer).replica ?? this.marks.get(peer)?.replica;
-      const outcome = await initiateOver(this.replica, stream, { peerReplica }, signal, this.transferListener(peer));
+      const session = async (version: number | undefined): Promise<SessionOutcome> => {
+        const stream = await this.p2p.open(peer, ANTI_ENTROPY_PROTOCOL, signal);
+        return initiateOver(this.replica, stream, { peerReplica, version }, signal, this.transferListener(peer));
+      };
+      let outcome = await session(this.olderProtocol.get(peer));
+      const older = olderVersionOffered(outcome, this.olderProtocol.get(peer));
+      if (older !== null) {
+        // R-VER-2: a device still on an older app answered with the versions it speaks.
+        log.info('peer speaks an older anti-entropy protocol; syncing in it', { peer, version: older });
+        this.olderProtocol.set(peer, older);
+        outcome = await session(older);
+      }
       // Both ends opened a session at once and the peer's goes ahead: nothing failed.
       if (outcome.error?.details.fault === 'busy') return 'busy';
       this.record(peer, outcome);

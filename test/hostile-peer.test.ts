@@ -10,7 +10,7 @@ import type { NoteSummary, SyncState } from '../app/api.ts';
 import { AntiEntropySession } from '../engine/core/anti-entropy.ts';
 import { noteKey } from '../engine/notes.ts';
 import type { FrameStream, P2PNode } from '../engine/net/p2p.ts';
-import { decodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, SALT_BYTES, type Fault } from '../engine/core/protocol.ts';
+import { decodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, SALT_BYTES, SUPPORTED_VERSIONS, type Fault } from '../engine/core/protocol.ts';
 import { Replica } from '../engine/replica.ts';
 import { encodeRumor, RUMOR_VERSION, rumorsFor } from '../engine/core/rumor.ts';
 import { MemoryStore } from '../engine/store/memory.ts';
@@ -141,7 +141,7 @@ describe('a paired peer that misbehaves', { timeout: 90_000 }, () => {
         const fault = decodeFrame(replies[0], null);
         assert.equal(fault.type, 'error', `${c.what}: A answered an ERROR frame`);
         assert.equal((fault as Fault).code, c.fault, `${c.what}: fault code (${(fault as Fault).message})`);
-        if (c.fault === 'version') assert.deepEqual((fault as Fault).supported, [PROTOCOL_VERSION]);
+        if (c.fault === 'version') assert.deepEqual((fault as Fault).supported, [...SUPPORTED_VERSIONS]);
         assert.equal(ended, 'closed', `${c.what}: then A closed the stream`);
       }
       const s1 = await waitFor(`${c.what}: A to record the failed session`, async () => {

@@ -3,10 +3,10 @@
 // the session), so assertions compare the engine against the document, not against itself.
 
 import { createHash } from 'node:crypto';
-import { AntiEntropySession, type SessionOptions } from '../engine/core/anti-entropy.ts';
+import { AntiEntropySession, DEFAULTS, type SessionOptions } from '../engine/core/anti-entropy.ts';
 import { ByteWriter } from '../engine/core/bytes.ts';
 import { encodeRecord, type KeyRecord } from '../engine/core/codec.ts';
-import { decodeFrame, type Expansion, type Frame, type Hello, type Listing, type PeerInfo, type Summary, type VersionSummary, type Want } from '../engine/core/protocol.ts';
+import { decodeFrame, keyIdBytes, PROTOCOL_VERSION, type Expansion, type Frame, type Hello, type Listing, type PeerInfo, type Summary, type VersionSummary, type Want } from '../engine/core/protocol.ts';
 import type { Path } from '../engine/core/merkle.ts';
 import { Replica } from '../engine/replica.ts';
 import { MemoryStore } from '../engine/store/memory.ts';
@@ -54,9 +54,9 @@ export function salted(salt: Uint8Array, data: Uint8Array, w: number): Buffer {
   return sha256(salt, data).subarray(0, w);
 }
 
-/** First 4 bytes (u32) of sha256(salt || 0x6b || key hash). */
-export function keyIdOf(salt: Uint8Array, key: string): number {
-  return sha256(salt, [0x6b], sha256(Buffer.from(key, 'utf8')).subarray(0, 16)).readUInt32BE(0);
+/** The first keyIdBytes(version) bytes (big-endian) of sha256(salt || 0x6b || key hash). */
+export function keyIdOf(salt: Uint8Array, key: string, version = PROTOCOL_VERSION): number {
+  return sha256(salt, [0x6b], sha256(Buffer.from(key, 'utf8')).subarray(0, 16)).readUIntBE(0, keyIdBytes(version));
 }
 
 export function leafOf(rec: KeyRecord): Buffer {
@@ -212,7 +212,7 @@ export function run(a: Replica, b: Replica, opts: RunOptions = {}): Run {
     if (init.cursor) a.saveCursor(init.cursor.replica, init.cursor.seq);
     if (resp.cursor) b.saveCursor(resp.cursor.replica, resp.cursor.seq);
   }
-  return { a, b, init, resp, ok, sent, deliveries, width: opts.width ?? 4 };
+  return { a, b, init, resp, ok, sent, deliveries, width: opts.width ?? DEFAULTS.width };
 }
 
 /** Decodes a recorded frame: the first initiator frame is the hello, the rest are steps. */
@@ -373,7 +373,7 @@ export interface Injection {
 export function inject(scenario: Scenario, recorded: readonly Sent[], index: number, bad: Uint8Array): Injection {
   const { a, b } = scenario.setup();
   let result: Injection | null = null;
-  const width = scenario.opts.width ?? 4;
+  const width = scenario.opts.width ?? DEFAULTS.width;
   run(a, b, {
     ...scenario.opts,
     saveCursors: false,

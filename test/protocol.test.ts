@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { AntiEntropySession, type SessionOptions } from '../engine/core/anti-entropy.ts';
+import { AntiEntropySession, DEFAULTS, type SessionOptions } from '../engine/core/anti-entropy.ts';
 import { ByteWriter, fromHex } from '../engine/core/bytes.ts';
 import { writeRecord, type KeyRecord } from '../engine/core/codec.ts';
 import { ProtocolError, type ErrorCode } from '../engine/core/errors.ts';
 import {
-  decodeFrame, emptyStep, encodeStep, MAX_FRAME_BYTES,
+  decodeFrame, emptyStep, encodeStep, keyIdBytes, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_VERSIONS,
   type FaultCode, type Frame, type Hello, type Step,
 } from '../engine/core/protocol.ts';
 import type { KeyState } from '../engine/core/record.ts';
@@ -24,7 +24,14 @@ import {
   type Injection, type Message, type Run, type Scenario,
 } from './protocol-helpers.ts';
 
-const W = 4; // the default digest width (PROTOCOL.md)
+const W = DEFAULTS.width; // the default digest width (PROTOCOL.md)
+const V = PROTOCOL_VERSION;
+
+/** A salted key id as the current version writes it (keyIdBytes). */
+function keyId(w: ByteWriter, id: number): ByteWriter {
+  for (let i = keyIdBytes(V) - 1; i >= 0; i--) w.u8(Math.floor(id / 256 ** i) % 256);
+  return w;
+}
 const F_MORE = 1;
 const F_FIN = 2;
 const F_PEER = 4;
@@ -114,7 +121,7 @@ const INTRUDER: KeyRecord = {
 };
 
 /** A STEP frame written by hand; `body` writes everything after the 3 header bytes. */
-function stepFrame(flags: number, body: (w: ByteWriter) => void, version = 1): Uint8Array {
+function stepFrame(flags: number, body: (w: ByteWriter) => void, version = V): Uint8Array {
   return bytesOf((w) => {
     w.u8(version).u8(2).u8(flags);
     body(w);
@@ -136,7 +143,7 @@ function peerSection(w: ByteWriter, cursor: number | null = null, mode = 2): voi
 
 function helloFrame(o: { version?: number; flags?: number; mode?: number; width?: number; records?: KeyRecord[]; tail?: (w: ByteWriter) => void } = {}): Uint8Array {
   return bytesOf((w) => {
-    w.u8(o.version ?? 1).u8(1).u8(o.flags ?? 0).u8(o.mode ?? 0).bytes(SALT).u8(o.width ?? W).bytes(fromHex(A)).varint(1).u8(0);
+    w.u8(o.version ?? V).u8(1).u8(o.flags ?? 0).u8(o.mode ?? 0).bytes(SALT).u8(o.width ?? W).bytes(fromHex(A)).varint(1).u8(0);
     w.varint(0); // root summary: count 0
     w.bytes(new Uint8Array(8)); // status root (display only)
     if (o.tail) o.tail(w);
@@ -209,7 +216,7 @@ describe('R-HELLO-1 the initiator opens with one HELLO: root summary, log positi
     assert.ok(a.seq() > 0);
     assert.deepEqual(wireSummary(h.root), summaryOf(a, [], SALT, 8));
     // Raw bytes, read against the HELLO table rather than through decodeFrame.
-    assert.deepEqual([...frames[0].subarray(0, 4)], [1, 1, 0, 3]);
+    assert.deepEqual([...frames[0].subarray(0, 4)], [V, 1, 0, 3]);
     assert.equal(hex(frames[0].subarray(4, 12)), hex(SALT));
     assert.equal(frames[0][12], W);
     assert.equal(hex(frames[0].subarray(13, 21)), A);
@@ -288,7 +295,7 @@ describe('R-HELLO-2 the responder\'s first STEP carries PEER: mode, replica, seq
 });
 
 describe('R-VER-1 a HELLO of another version gets ERROR version; both sides fail, nothing merged', () => {
-  for (const version of [0, 2, 255]) {
+  for (const version of [0, 3, 255]) {
     test(`hello with version byte ${version}`, () => {
       const { a, b } = pair();
       seed(a, range('a', 3));
@@ -301,7 +308,7 @@ describe('R-VER-1 a HELLO of another version gets ERROR version; both sides fail
       const out = resp.receive(bad);
       assert.equal(out.length, 1);
       const fault = asFault(out[0]);
-      assert.deepEqual([fault.code, fault.supported], ['version', [1]]);
+      assert.deepEqual([fault.code, fault.supported], ['version', [...SUPPORTED_VERSIONS]]);
       assert.ok(fault.message.length > 0 && Buffer.byteLength(fault.message) <= 500);
       assert.equal(resp.status, 'failed');
       assert.ok(resp.error instanceof ProtocolError);
@@ -312,7 +319,7 @@ describe('R-VER-1 a HELLO of another version gets ERROR version; both sides fail
       assert.deepEqual(init.receive(out[0]), [], 'nothing answers an ERROR');
       assert.equal(init.status, 'failed');
       assert.equal(init.error?.code, 'E_PROTOCOL_VERSION');
-      assert.deepEqual(init.error?.details.supported, [1]);
+      assert.deepEqual(init.error?.details.supported, [...SUPPORTED_VERSIONS]);
       assert.deepEqual(snapshot(a), aBefore);
       assert.equal(init.cursor, null);
       assert.equal(resp.cursor, null);
@@ -324,7 +331,7 @@ describe('R-VER-1 a HELLO of another version gets ERROR version; both sides fail
     seed(a, range('a', 3));
     seed(b, range('b', 3));
     const before = [snapshot(a), snapshot(b)];
-    const r = syncPair(a, b, { salt: SALT, wire: (f, from) => (from === 'initiator' && f[1] === 1 ? Uint8Array.from([2, ...f.subarray(1)]) : f) });
+    const r = syncPair(a, b, { salt: SALT, wire: (f, from) => (from === 'initiator' && f[1] === 1 ? Uint8Array.from([3, ...f.subarray(1)]) : f) });
     assert.equal(r.ok, false);
     assert.equal(r.error?.code, 'E_PROTOCOL_VERSION');
     assert.deepEqual([snapshot(a), snapshot(b)], before);
@@ -1086,8 +1093,8 @@ describe('R-ERR-1 a bad frame fails the session, gets ERROR malformed back, and 
   });
 
   const unknown: [string, number, () => Uint8Array][] = [
-    ['unknown frame type 7', TO_RESPONDER_MID, () => bytesOf((w) => { w.u8(1).u8(7).u8(0); intruder(w); zeros(w, 5); })],
-    ['unknown frame type 0', TO_INITIATOR_MID, () => bytesOf((w) => { w.u8(1).u8(0).u8(0); intruder(w); zeros(w, 5); })],
+    ['unknown frame type 7', TO_RESPONDER_MID, () => bytesOf((w) => { w.u8(V).u8(7).u8(0); intruder(w); zeros(w, 5); })],
+    ['unknown frame type 0', TO_INITIATOR_MID, () => bytesOf((w) => { w.u8(V).u8(0).u8(0); intruder(w); zeros(w, 5); })],
     ['unknown step flag 32', TO_RESPONDER_MID, () => stepFrame(32, (w) => { intruder(w); zeros(w, 5); })],
     ['unknown step flag 128', TO_INITIATOR_MID, () => stepFrame(128, (w) => { intruder(w); zeros(w, 5); })],
     ['MORE together with FIN', TO_INITIATOR_MID, () => stepFrame(F_MORE | F_FIN, (w) => { intruder(w); zeros(w, 5); })],
@@ -1136,7 +1143,7 @@ describe('R-ERR-1 a bad frame fails the session, gets ERROR malformed back, and 
 
 /** What receive() must do with `bad`, judged from the bytes (PROTOCOL.md R-VER-1, R-ERR-1). */
 function oracle(bad: Uint8Array, width: number | null): { code: ErrorCode; fault: FaultCode | null } | 'valid' {
-  if (width === null && bad.length >= 3 && bad[0] !== 1 && bad[1] !== 3) return { code: 'E_PROTOCOL_VERSION', fault: 'version' };
+  if (width === null && bad.length >= 3 && !SUPPORTED_VERSIONS.includes(bad[0]) && bad[1] !== 3) return { code: 'E_PROTOCOL_VERSION', fault: 'version' };
   try {
     const f = decodeFrame(bad, width);
     if (f.type === 'error') return { code: f.code === 'version' ? 'E_PROTOCOL_VERSION' : 'E_PEER_ERROR', fault: null };
@@ -1168,9 +1175,9 @@ describe('R-ERR-2 a frame out of turn fails the session with E_PROTOCOL_STATE, m
   const finWith: [string, number, (w: ByteWriter) => void][] = [
     ['nodes', F_FIN, (w) => { intruder(w); w.varint(1); writePath(w, [3]); for (let i = 0; i < 16; i++) w.varint(0); zeros(w, 4); }],
     ['lists', F_FIN, (w) => { intruder(w); w.varint(0).varint(1); writePath(w, [3]); w.varint(0); zeros(w, 3); }],
-    ['wants', F_FIN, (w) => { intruder(w); zeros(w, 2); w.varint(1); writePath(w, [3]); w.varint(1).u32(7); zeros(w, 2); }],
+    ['wants', F_FIN, (w) => { intruder(w); zeros(w, 2); w.varint(1); writePath(w, [3]); w.varint(1); keyId(w, 7); zeros(w, 2); }],
     ['want-all', F_FIN, (w) => { intruder(w); zeros(w, 3); w.varint(1); writePath(w, [3]); zeros(w, 1); }],
-    ['summaries', F_FIN, (w) => { intruder(w); zeros(w, 4); w.varint(1); writePath(w, [3]); w.u32(7).varint(0).varint(0); }],
+    ['summaries', F_FIN, (w) => { intruder(w); zeros(w, 4); w.varint(1); writePath(w, [3]); keyId(w, 7).varint(0).varint(0); }],
     ['RECENT', F_FIN | F_RECENT, plain],
     ['ROOT_CHECK', F_FIN | F_ROOT_CHECK, (w) => { w.varint(0); plain(w); }],
   ];
@@ -1410,9 +1417,9 @@ describe('P-LIM-3 record and path limits', () => {
     ['a path of depth 200', (w) => { zeros(w, 3); w.varint(1).u8(200).bytes(new Uint8Array(100)); zeros(w, 1); }],
     ['an odd path whose padding nibble is not 0', (w) => { zeros(w, 3); w.varint(1).u8(1).u8(0x35); zeros(w, 1); }],
     ['an expansion at full depth (32)', (w) => { w.varint(1); writePath(w, new Array(32).fill(1)); for (let i = 0; i < 16; i++) w.varint(0); zeros(w, 4); }],
-    ['a summary context of 1025 devices', (w) => { zeros(w, 4); w.varint(1); writePath(w, []); w.u32(1).varint(1025); }],
-    ['a summary with 65 dots', (w) => { zeros(w, 4); w.varint(1); writePath(w, []); w.u32(1).varint(1).bytes(fromHex(C)).varint(65).varint(65); }],
-    ['a summary dot naming a device outside it', (w) => { zeros(w, 4); w.varint(1); writePath(w, []); w.u32(1).varint(1).bytes(fromHex(C)).varint(1).varint(1).varint(1).varint(1); }],
+    ['a summary context of 1025 devices', (w) => { zeros(w, 4); w.varint(1); writePath(w, []); keyId(w, 1).varint(1025); }],
+    ['a summary with 65 dots', (w) => { zeros(w, 4); w.varint(1); writePath(w, []); keyId(w, 1).varint(1).bytes(fromHex(C)).varint(65).varint(65); }],
+    ['a summary dot naming a device outside it', (w) => { zeros(w, 4); w.varint(1); writePath(w, []); keyId(w, 1).varint(1).bytes(fromHex(C)).varint(1).varint(1).varint(1).varint(1); }],
   ];
   for (const [name, body] of paths) {
     test(`refused: ${name}`, () => {

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { initiateOver, respondOver, type FrameLink } from '../engine/net/ae-link.ts';
+import { initiateOver, respondOver } from '../engine/net/ae-link.ts';
+import { linkPair } from './frame-links.ts';
 import { ProtocolError } from '../engine/core/errors.ts';
 import { Replica } from '../engine/replica.ts';
 import { decodeRumor, encodeRumor, MAX_GOSSIPED_RECORD_BYTES, MAX_RUMOR_BYTES, rumorsFor } from '../engine/core/rumor.ts';
@@ -15,43 +16,6 @@ const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';
 let wall = 1_700_000_000_000;
 const replica = (id: string): Replica => Replica.open(new MemoryStore(id), { now: () => (wall += 3) });
-
-/** Two ends of an in-memory link; `drop` loses every frame after the first n from one side. */
-function linkPair(opts: { dropAfter?: number } = {}): [FrameLink, FrameLink] {
-  const queues: Uint8Array[][] = [[], []];
-  const waiters: (((f: Uint8Array | null) => void) | null)[] = [null, null];
-  const closed = [false, false];
-  let sent = 0;
-  const end = (me: 0 | 1): FrameLink => ({
-    async send(frame) {
-      if (opts.dropAfter !== undefined && me === 0 && ++sent > opts.dropAfter) return;
-      const other = 1 - me;
-      const w = waiters[other];
-      if (w) {
-        waiters[other] = null;
-        w(frame);
-      } else queues[other].push(frame);
-    },
-    next(signal) {
-      const q = queues[me];
-      if (q.length > 0) return Promise.resolve(q.shift()!);
-      if (closed[1 - me]) return Promise.resolve(null);
-      return new Promise((resolve, reject) => {
-        waiters[me] = resolve;
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      });
-    },
-    async close() {
-      closed[me] = true;
-      const w = waiters[1 - me];
-      if (w && queues[1 - me].length === 0) {
-        waiters[1 - me] = null;
-        w(null);
-      }
-    },
-  });
-  return [end(0), end(1)];
-}
 
 describe('rumors', () => {
   test('round trip, and a rumor of another vault is refused', () => {

@@ -14,7 +14,7 @@ import { EngineError, ProtocolError, ValidationError } from './errors.ts';
 import { MAX_PATH_DEPTH, type MerkleView, type Path } from './merkle.ts';
 import {
   decodeFrame, encodeFault, encodeHello, frameVersion, stepFrames,
-  MAX_DIGEST_BYTES, MIN_DIGEST_BYTES, PROTOCOL_VERSION, ROOT_DIGEST_BYTES, SALT_BYTES, STATUS_BYTES,
+  keyIdBytes, MAX_DIGEST_BYTES, MIN_DIGEST_BYTES, PROTOCOL_VERSION, ROOT_DIGEST_BYTES, SALT_BYTES, STATUS_BYTES, SUPPORTED_VERSIONS,
   type Expansion, type Hello, type Listing, type Mode, type PeerInfo, type Step, type Summary, type VersionSummary,
 } from './protocol.ts';
 import { statesEqual, type KeyState } from './record.ts';
@@ -40,6 +40,8 @@ export interface SyncSource {
 
 export interface SessionOptions {
   readonly mode?: Mode;
+  /** The protocol version to open the session in (R-VER-2); a responder answers in the hello's. */
+  readonly version?: number;
   /** Random bytes chosen by the caller for this session (SALT_BYTES long). */
   readonly salt: Uint8Array;
   /** Bytes per truncated node/version digest. */
@@ -57,7 +59,11 @@ export interface SessionOptions {
   readonly inboxBytes?: number;
 }
 
-export const DEFAULTS = { width: 4, listMax: 32, recentMax: 32 } as const;
+// Width 3: a truncated digest that collides hides a difference from one session only, since
+// every session salts its digests afresh; roots, which end sessions and prove what a peer holds,
+// are compared on ROOT_DIGEST_BYTES. One byte less per node and listed key is what keeps a
+// thousand scattered differences in a million keys under 200 bytes each.
+export const DEFAULTS = { width: 3, listMax: 32, recentMax: 32 } as const;
 /** A listing of this many entries still fits one frame (P-LIM-2), so listings are never split. */
 const MAX_LIST = 4096;
 const MAX_RECENT = 10_000;
@@ -115,6 +121,7 @@ export class AntiEntropySession {
   private readonly recentMax: number;
   private salt: Uint8Array;
   private width: number;
+  private version: number;
   private statusValue: SessionStatus = 'open';
   private errorValue: EngineError | null = null;
   private helloSeen = false;
@@ -142,6 +149,8 @@ export class AntiEntropySession {
     this.inboxLimit = bounded('inboxBytes', opts.inboxBytes ?? INBOX_BYTES, 1, INBOX_BYTES);
     this.salt = opts.salt ?? new Uint8Array(SALT_BYTES);
     this.width = bounded('width', opts.width ?? DEFAULTS.width, MIN_DIGEST_BYTES, MAX_DIGEST_BYTES);
+    this.version = opts.version ?? PROTOCOL_VERSION;
+    if (!SUPPORTED_VERSIONS.includes(this.version)) throw new RangeError(`protocol version must be one of ${SUPPORTED_VERSIONS.join(', ')}, got ${this.version}`);
     this.stats = {
       role, requested: mode, used: null, roundTrips: 0, bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0,
       recordsSent: 0, recordsReceived: 0, recordBytesSent: 0, recordBytesReceived: 0, differingTop: [], peerReplica: null, peerRoot: null,
@@ -159,6 +168,7 @@ export class AntiEntropySession {
     const records = mode === 'whole' ? s.recordsUnder([]) : [];
     s.helloSeq = source.seq();
     const frames = encodeHello({
+      version: s.version,
       mode,
       salt: s.salt,
       width: s.width,
@@ -234,12 +244,12 @@ export class AntiEntropySession {
     this.stats.bytesReceived += frame.length;
     let decoded;
     try {
-      if (!this.helloSeen && frameVersion(frame) !== PROTOCOL_VERSION && frame[1] !== 3) {
+      if (!this.helloSeen && !SUPPORTED_VERSIONS.includes(frameVersion(frame)) && frame[1] !== 3) {
         // R-VER-1: answer an unknown version with a fault the peer can read, then stop.
-        const err = new ProtocolError('E_PROTOCOL_VERSION', `peer speaks anti-entropy protocol version ${frame[0]}; this app speaks ${PROTOCOL_VERSION}`, { version: frame[0] });
+        const err = new ProtocolError('E_PROTOCOL_VERSION', `peer speaks anti-entropy protocol version ${frame[0]}; this app speaks ${SUPPORTED_VERSIONS.join(' and ')}`, { version: frame[0] });
         return this.fail(err, encodeFault('version', err.message));
       }
-      decoded = decodeFrame(frame, this.helloSeen ? this.width : null);
+      decoded = decodeFrame(frame, this.helloSeen ? this.width : null, this.version);
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       return this.fail(e, encodeFault(e.code === 'E_PROTOCOL_VERSION' ? 'version' : 'malformed', e.message));
@@ -275,6 +285,7 @@ export class AntiEntropySession {
     this.helloFromPeer = h;
     this.salt = h.salt;
     this.width = h.width;
+    this.version = h.version;
     this.stats.requested = h.mode;
     this.stats.peerReplica = h.replica;
     this.stats.peerRoot = { count: h.root.count, digest: hex(h.status) };
@@ -439,7 +450,7 @@ export class AntiEntropySession {
     const frames = stepFrames({
       fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, records, nodes: out.nodes,
       lists: out.lists, wants: [...out.wants.values()], wantAll: out.wantAll, summaries: out.summaries,
-    }, this.width, { records: records.length, bytes: recordBytes });
+    }, this.width, { records: records.length, bytes: recordBytes }, this.version);
     return this.counted(frames);
   }
 
@@ -520,7 +531,7 @@ export class AntiEntropySession {
   private entriesUnder(path: Path): { key: string; id: number; digest: Uint8Array }[] {
     return this.source.tree.keysUnder(path).map((e) => ({
       key: e.key,
-      id: keyId(this.salt, e.keyHash),
+      id: keyId(this.salt, e.keyHash, this.version),
       digest: salted(this.salt, e.leaf, this.width),
     }));
   }
@@ -650,8 +661,8 @@ function salted(salt: Uint8Array, data: Uint8Array, width: number): Uint8Array {
   return hash('sha256', Buffer.concat([salt, data]), 'buffer').subarray(0, width);
 }
 
-function keyId(salt: Uint8Array, keyHash: Uint8Array): number {
-  return hash('sha256', Buffer.concat([salt, ID_DOMAIN, keyHash]), 'buffer').readUInt32BE(0);
+function keyId(salt: Uint8Array, keyHash: Uint8Array, version: number): number {
+  return hash('sha256', Buffer.concat([salt, ID_DOMAIN, keyHash]), 'buffer').readUIntBE(0, keyIdBytes(version));
 }
 
 const ID_DOMAIN = Buffer.from([0x6b]);

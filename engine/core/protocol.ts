@@ -9,7 +9,15 @@ import { ProtocolError } from './errors.ts';
 import { DEVICE_ID_BYTES, MAX_CONTEXT_DEVICES, MAX_VERSIONS } from './limits.ts';
 import { FANOUT, MAX_PATH_DEPTH, type Path } from './merkle.ts';
 
-export const PROTOCOL_VERSION = 1;
+/** The version this app opens sessions in. */
+export const PROTOCOL_VERSION = 2;
+/** Versions this app answers (R-VER-1), newest first. 2 differs from 1 only in key ids (KEY_ID_BYTES). */
+export const SUPPORTED_VERSIONS: readonly number[] = [2, 1];
+
+/** Bytes of a salted key id in LIST, WANT and SUMMARY sections. */
+export function keyIdBytes(version: number): number {
+  return version === 1 ? 4 : 3;
+}
 /** P-LIM-1: no frame is larger than this; the transport refuses bigger length prefixes. */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 /** P-LIM-2: records + node children + list entries + wanted ids + summaries in one frame. */
@@ -50,6 +58,8 @@ export interface Cursor {
 
 export interface Hello {
   readonly type: 'hello';
+  /** The session's protocol version: every later frame of the session carries it. */
+  readonly version: number;
   readonly mode: Mode;
   readonly salt: Uint8Array;
   readonly width: number;
@@ -159,23 +169,35 @@ function writeSummary(w: ByteWriter, s: Summary, width: number): void {
   if (s.count > 0) w.bytes(s.digest.subarray(0, width));
 }
 
-function header(type: number, flags: number): ByteWriter {
-  return new ByteWriter(64).u8(PROTOCOL_VERSION).u8(type).u8(flags);
+function header(type: number, flags: number, version = PROTOCOL_VERSION): ByteWriter {
+  return new ByteWriter(64).u8(version).u8(type).u8(flags);
+}
+
+function writeKeyId(w: ByteWriter, id: number, version: number): void {
+  if (keyIdBytes(version) === 4) w.u32(id);
+  else w.u8(id >>> 16).u8((id >>> 8) & 0xff).u8(id & 0xff);
+}
+
+function readKeyId(r: ByteReader, version: number): number {
+  if (keyIdBytes(version) === 4) return r.u32('key id');
+  return (r.u8('key id') << 16) | (r.u8('key id') << 8) | r.u8('key id');
 }
 
 export function encodeFault(code: FaultCode, message: string): Uint8Array {
   const w = header(T_ERROR, 0).u8(FAULTS.indexOf(code)).string(message.slice(0, 500));
-  w.u8(1).u8(PROTOCOL_VERSION);
+  w.u8(SUPPORTED_VERSIONS.length);
+  for (const v of SUPPORTED_VERSIONS) w.u8(v);
   return w.finish();
 }
 
 /** Splits records over as many frames as needed; the hello itself rides in the first. */
-export function encodeHello(h: Omit<Outgoing<Hello>, 'type' | 'more'>): Uint8Array[] {
+export function encodeHello(h: Omit<Outgoing<Hello>, 'type' | 'more' | 'version'> & { readonly version?: number }): Uint8Array[] {
+  const version = h.version ?? PROTOCOL_VERSION;
   const chunks = chunkRecords(h.records);
   return chunks.map((records, i) => {
     const more = i < chunks.length - 1;
-    if (i > 0) return encodeStepFrame({ ...emptyStep(), more, records }, h.width);
-    const w = header(T_HELLO, more ? F_MORE : 0);
+    if (i > 0) return encodeStepFrame({ ...emptyStep(), more, records }, h.width, version);
+    const w = header(T_HELLO, more ? F_MORE : 0, version);
     w.u8(MODES.indexOf(h.mode)).bytes(h.salt).u8(h.width).bytes(fromHex(h.replica)).varint(h.seq);
     if (h.cursor === null) w.u8(0);
     else w.u8(1).bytes(fromHex(h.cursor.replica)).varint(h.cursor.seq);
@@ -212,15 +234,15 @@ function entryCost(s: Pick<Outgoing<Step>, 'records' | 'nodes' | 'lists' | 'want
  * Encodes one logical step as frames under the limits. Records are split by size; control
  * sections are split by entry count. Peer info goes first, the closing flags go last.
  */
-export function encodeStep(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'>, width: number, total: MessageTotal | null = null): Uint8Array[] {
-  return [...stepFrames(step, width, total)];
+export function encodeStep(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'>, width: number, total: MessageTotal | null = null, version = PROTOCOL_VERSION): Uint8Array[] {
+  return [...stepFrames(step, width, total, version)];
 }
 
 /**
  * encodeStep's frames, each encoded only when it is taken: a long reply's first frame can be on
  * the wire while the rest are still being built, and never are all of them in memory at once.
  */
-export function* stepFrames(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'>, width: number, total: MessageTotal | null = null): Generator<Uint8Array, void, undefined> {
+export function* stepFrames(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'>, width: number, total: MessageTotal | null = null, version = PROTOCOL_VERSION): Generator<Uint8Array, void, undefined> {
   const parts: Omit<Outgoing<Step>, 'type' | 'more' | 'fin' | 'peer' | 'recent' | 'rootCheck' | 'total'>[] = [];
   const budget = MAX_ENTRIES_PER_FRAME / 2;
   let current = { records: [] as WireRecord[], nodes: [] as Expansion[], lists: [] as Listing[], wants: [] as Want[], wantAll: [] as Path[], summaries: [] as VersionSummary[] };
@@ -260,13 +282,13 @@ export function* stepFrames(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'
       total: i === 0 && parts.length > 1 ? total : null,
       recent: last && step.recent,
       rootCheck: last ? step.rootCheck : null,
-    }, width);
+    }, width, version);
   }
 }
 
-function encodeStepFrame(s: Outgoing<Step>, width: number): Uint8Array {
+function encodeStepFrame(s: Outgoing<Step>, width: number, version: number): Uint8Array {
   const flags = (s.more ? F_MORE : 0) | (s.fin ? F_FIN : 0) | (s.peer ? F_PEER : 0) | (s.recent ? F_RECENT : 0) | (s.rootCheck ? F_ROOT_CHECK : 0) | (s.total ? F_TOTAL : 0);
-  const w = header(T_STEP, flags);
+  const w = header(T_STEP, flags, version);
   if (s.peer) {
     w.u8(REPLY_MODES.indexOf(s.peer.mode)).bytes(fromHex(s.peer.replica)).varint(s.peer.seq);
     if (s.peer.cursor === null) w.u8(0);
@@ -286,20 +308,23 @@ function encodeStepFrame(s: Outgoing<Step>, width: number): Uint8Array {
   for (const l of s.lists) {
     writePath(w, l.path);
     w.varint(l.entries.length);
-    for (const e of l.entries) w.u32(e.id).bytes(e.digest.subarray(0, width));
+    for (const e of l.entries) {
+      writeKeyId(w, e.id, version);
+      w.bytes(e.digest.subarray(0, width));
+    }
   }
   w.varint(s.wants.length);
   for (const x of s.wants) {
     writePath(w, x.path);
     w.varint(x.ids.length);
-    for (const id of x.ids) w.u32(id);
+    for (const id of x.ids) writeKeyId(w, id, version);
   }
   w.varint(s.wantAll.length);
   for (const p of s.wantAll) writePath(w, p);
   w.varint(s.summaries.length);
   for (const v of s.summaries) {
     writePath(w, v.path);
-    w.u32(v.id);
+    writeKeyId(w, v.id, version);
     const devices = Object.keys(v.context).sort();
     w.varint(devices.length);
     for (const d of devices) w.bytes(fromHex(d)).varint(v.context[d]);
@@ -352,17 +377,19 @@ export function frameVersion(frame: Uint8Array): number {
 
 /**
  * Decodes one frame. `width` is the session's digest width (from its hello); pass null to
- * decode a hello. Throws ProtocolError for anything malformed, truncated or over a limit.
+ * decode a hello, which may be of any supported version. `version` is the session's (from its
+ * hello): every later frame must carry it. Throws ProtocolError for anything malformed, truncated
+ * or over a limit.
  */
-export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
+export function decodeFrame(frame: Uint8Array, width: number | null, version = PROTOCOL_VERSION): Frame {
   if (frame.length > MAX_FRAME_BYTES) throw new ProtocolError('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
   const r = new ByteReader(frame);
-  const version = r.u8('version');
+  const got = r.u8('version');
   const type = r.u8('type');
   const flags = r.u8('flags');
   if (type === T_ERROR) return readFault(r);
-  if (version !== PROTOCOL_VERSION) {
-    throw new ProtocolError('E_PROTOCOL_VERSION', `peer speaks anti-entropy protocol version ${version}; this app speaks ${PROTOCOL_VERSION}`, { version });
+  if (width === null ? !SUPPORTED_VERSIONS.includes(got) : got !== version) {
+    throw new ProtocolError('E_PROTOCOL_VERSION', `peer speaks anti-entropy protocol version ${got}; this app speaks ${width === null ? SUPPORTED_VERSIONS.join(' and ') : version}`, { version: got });
   }
   const budget = new Budget();
   let out: Frame;
@@ -381,7 +408,7 @@ export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
     const root = readSummary(r, ROOT_DIGEST_BYTES);
     const status = r.bytes(STATUS_BYTES, 'status root').slice();
     const records = readRecords(r, budget);
-    out = { type: 'hello', mode: MODES[modeIndex], salt, width: w, replica, seq, cursor, root, status, more: (flags & F_MORE) !== 0, records };
+    out = { type: 'hello', version: got, mode: MODES[modeIndex], salt, width: w, replica, seq, cursor, root, status, more: (flags & F_MORE) !== 0, records };
   } else if (type === T_STEP) {
     if (width === null) throw new ProtocolError('E_PROTOCOL_STATE', 'a session must open with a hello frame');
     if ((flags & ~(F_MORE | F_FIN | F_PEER | F_RECENT | F_ROOT_CHECK | F_TOTAL)) !== 0) throw malformed(`unknown step flags ${flags}`);
@@ -414,20 +441,20 @@ export function decodeFrame(frame: Uint8Array, width: number | null): Frame {
     for (let i = budget.take(r.varint('list count'), 'lists'); i > 0; i--) {
       const path = readPath(r);
       const entries: { id: number; digest: Uint8Array }[] = [];
-      for (let n = budget.take(r.varint('list length'), 'list entries'); n > 0; n--) entries.push({ id: r.u32('key id'), digest: r.bytes(width, 'digest').slice() });
+      for (let n = budget.take(r.varint('list length'), 'list entries'); n > 0; n--) entries.push({ id: readKeyId(r, version), digest: r.bytes(width, 'digest').slice() });
       lists.push({ path, entries });
     }
     const wants: Want[] = [];
     for (let i = budget.take(r.varint('want count'), 'wants'); i > 0; i--) {
       const path = readPath(r);
       const ids: number[] = [];
-      for (let n = budget.take(r.varint('wanted ids'), 'wanted ids'); n > 0; n--) ids.push(r.u32('key id'));
+      for (let n = budget.take(r.varint('wanted ids'), 'wanted ids'); n > 0; n--) ids.push(readKeyId(r, version));
       wants.push({ path, ids });
     }
     const wantAll: Path[] = [];
     for (let i = budget.take(r.varint('want-all count'), 'want-all'); i > 0; i--) wantAll.push(readPath(r));
     const summaries: VersionSummary[] = [];
-    for (let i = budget.take(r.varint('summary count'), 'summaries'); i > 0; i--) summaries.push(readVersionSummary(r));
+    for (let i = budget.take(r.varint('summary count'), 'summaries'); i > 0; i--) summaries.push(readVersionSummary(r, version));
     if ((flags & F_FIN) !== 0 && (rootCheck !== null || (flags & F_RECENT) !== 0 || nodes.length + lists.length + wants.length + wantAll.length + summaries.length > 0)) {
       // R-ERR-2 lists control sections in a FIN frame as out of turn, not as malformed bytes.
       throw new ProtocolError('E_PROTOCOL_STATE', 'a closing frame may carry only records');
@@ -449,9 +476,9 @@ function readRecords(r: ByteReader, budget: Budget): KeyRecord[] {
   return records;
 }
 
-function readVersionSummary(r: ByteReader): VersionSummary {
+function readVersionSummary(r: ByteReader, version: number): VersionSummary {
   const path = readPath(r);
-  const id = r.u32('key id');
+  const id = readKeyId(r, version);
   const devices: string[] = [];
   const context: Record<string, number> = {};
   for (let n = r.varint('context size', MAX_CONTEXT_DEVICES); n > 0; n--) {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { AntiEntropySession, type SessionOptions, type SessionStats, type TransferProgress } from '../core/anti-entropy.ts';
 import { EngineError, ProtocolError } from '../core/errors.ts';
-import { SALT_BYTES } from '../core/protocol.ts';
+import { PROTOCOL_VERSION, SALT_BYTES, SUPPORTED_VERSIONS } from '../core/protocol.ts';
 import type { Replica } from '../replica.ts';
 
 /** A bidirectional link that moves whole frames (length-prefixed on the wire). */
@@ -67,4 +67,16 @@ export function initiateOver(replica: Replica, link: FrameLink, opts: Partial<Se
 
 export function respondOver(replica: Replica, link: FrameLink, signal: AbortSignal, onProgress?: ProgressListener): Promise<SessionOutcome> {
   return run(replica, AntiEntropySession.respond(replica), link, [], signal, onProgress);
+}
+
+/**
+ * R-VER-2: when the peer refused the version a session was opened in and listed the versions it
+ * speaks, the newest of them this app speaks too (older than the one tried), to open the next
+ * session in; null for any other outcome.
+ */
+export function olderVersionOffered(outcome: SessionOutcome, tried: number = PROTOCOL_VERSION): number | null {
+  const e = outcome.error;
+  if (e?.code !== 'E_PROTOCOL_VERSION' || e.details.fault !== 'version' || !Array.isArray(e.details.supported)) return null;
+  const offered = (e.details.supported as unknown[]).filter((v): v is number => typeof v === 'number' && v < tried && SUPPORTED_VERSIONS.includes(v));
+  return offered.length === 0 ? null : Math.max(...offered);
 }

@@ -1,0 +1,141 @@
+// Protocol versions 1 and 2 side by side (engine/PROTOCOL.md R-VER-1/2). Version 2 differs only in
+// its 3-byte key ids, so this app answers both, and a device still running an app that speaks
+// only version 1 is synced in version 1 after one refused hello.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AntiEntropySession } from '../engine/core/anti-entropy.ts';
+import { ByteWriter } from '../engine/core/bytes.ts';
+import { ProtocolError } from '../engine/core/errors.ts';
+import { decodeFrame, PROTOCOL_VERSION, SUPPORTED_VERSIONS, type Step } from '../engine/core/protocol.ts';
+import { initiateOver, olderVersionOffered, respondOver, type FrameLink, type SessionOutcome } from '../engine/net/ae-link.ts';
+import type { Replica } from '../engine/replica.ts';
+import { syncPair } from '../engine/sync-pair.ts';
+import { linkPair } from './frame-links.ts';
+import { A, B, keyIdOf, replica, SALT } from './protocol-helpers.ts';
+
+/** Two replicas that share 200 keys and differ in a few, so a merkle descent lists keys. */
+function differing(): { a: Replica; b: Replica } {
+  const a = replica(A);
+  const b = replica(B);
+  const shared = Array.from({ length: 200 }, (_, i) => ({ key: `shared/${i}`, value: `v${i}` }));
+  a.write(shared);
+  b.apply(a.storage.changesSince(0, 1_000).map((c) => ({ key: c.key, state: a.get(c.key)! })));
+  a.write([{ key: 'shared/7', value: 'edited on a' }, { key: 'only/a', value: 'a' }]);
+  b.write([{ key: 'shared/9', value: 'edited on b' }, { key: 'only/b', value: 'b' }]);
+  return { a, b };
+}
+
+/** What an app that speaks only version 1 answers a hello of any other version: ERROR version [1]. */
+function versionOneOnlyFault(): Uint8Array {
+  return new ByteWriter().u8(1).u8(3).u8(0).u8(0).string('peer speaks anti-entropy protocol version 2; this app speaks 1').u8(1).u8(1).finish();
+}
+
+/** The far end of a link played by an app that speaks only version 1. */
+async function versionOneApp(r: Replica, link: FrameLink, signal: AbortSignal): Promise<'refused' | SessionOutcome> {
+  const hello = await link.next(signal);
+  if (hello === null) throw new Error('no hello');
+  if (hello[0] !== 1) {
+    await link.send(versionOneOnlyFault());
+    await link.close();
+    return 'refused';
+  }
+  // Version 1 as an old app speaks it: this app's responder does exactly that for a v1 hello.
+  const [replay, rest] = linkPair();
+  void replay.send(hello);
+  void (async () => {
+    for (;;) {
+      const f = await replay.next(signal);
+      if (f === null) break;
+      await link.send(f);
+    }
+  })();
+  void (async () => {
+    for (;;) {
+      const f = await link.next(signal).catch(() => null);
+      if (f === null) break;
+      await replay.send(f);
+    }
+  })();
+  return respondOver(r, rest, signal);
+}
+
+describe('R-VER-1/2 versions 1 and 2', () => {
+  test('sessions open in version 2 with 3-byte key ids; a version 1 hello is answered in version 1 with 4-byte ids', () => {
+    assert.equal(PROTOCOL_VERSION, 2);
+    assert.deepEqual(SUPPORTED_VERSIONS, [2, 1]);
+    for (const version of [2, 1]) {
+      const { a, b } = differing();
+      const frames: { from: string; bytes: Uint8Array }[] = [];
+      const r = syncPair(a, b, { salt: SALT, mode: 'merkle', version, wire: (f, from) => (frames.push({ from, bytes: f }), f) });
+      assert.ok(r.ok, `version ${version}: ${r.error?.message}`);
+      assert.deepEqual(a.tree.root(), b.tree.root(), `version ${version}: converged`);
+      assert.ok(frames.every((f) => f.bytes[0] === version), `version ${version}: every frame carries it`);
+      const listed = frames.slice(1).flatMap((f) => (decodeFrame(f.bytes, 3, version) as Step).lists.flatMap((l) => l.entries.map((e) => e.id)));
+      assert.ok(listed.length > 0, 'the descent listed keys');
+      const ids = new Set([...a.tree.keysUnder([])].map((e) => keyIdOf(SALT, e.key, version)));
+      assert.ok(listed.every((id) => ids.has(id)), `version ${version}: ids of ${version === 1 ? 4 : 3} bytes`);
+      if (version === 2) assert.ok(listed.every((id) => id < 2 ** 24));
+    }
+  });
+
+  test('version 2 spends fewer bytes than version 1 on the same differences', () => {
+    const bytes = [2, 1].map((version) => {
+      const { a, b } = differing();
+      const r = syncPair(a, b, { salt: SALT, mode: 'merkle', version });
+      assert.ok(r.ok);
+      return r.initiator.bytesSent + r.initiator.bytesReceived;
+    });
+    assert.ok(bytes[0] < bytes[1], `version 2: ${bytes[0]} B, version 1: ${bytes[1]} B`);
+  });
+
+  test('a frame of the other version inside a session is refused', () => {
+    const { a, b } = differing();
+    const { session: init, frames } = AntiEntropySession.initiate(a, { salt: SALT, mode: 'merkle', version: 1 });
+    const resp = AntiEntropySession.respond(b);
+    const reply = frames.flatMap((f) => resp.receive(f));
+    const other = reply[0].slice();
+    other[0] = 2;
+    init.receive(other);
+    assert.equal(init.status, 'failed');
+    assert.ok(init.error instanceof ProtocolError && init.error.code === 'E_PROTOCOL_VERSION', init.error?.message);
+  });
+
+  test('an app that speaks only version 1 refuses the version 2 hello; the next session in version 1 syncs', async () => {
+    const { a, b } = differing();
+    const signal = AbortSignal.timeout(5_000);
+    const [la, lb] = linkPair();
+    const [first, old] = await Promise.all([initiateOver(a, la, { peerReplica: B }, signal), versionOneApp(b, lb, signal)]);
+    assert.equal(old, 'refused');
+    assert.equal(first.ok, false);
+    assert.equal(first.error?.code, 'E_PROTOCOL_VERSION');
+    assert.notDeepEqual(a.tree.root(), b.tree.root(), 'nothing moved in the refused session');
+    const version = olderVersionOffered(first);
+    assert.equal(version, 1);
+
+    const [lc, ld] = linkPair();
+    const [second, served] = await Promise.all([initiateOver(a, lc, { peerReplica: B, version: version! }, signal), versionOneApp(b, ld, signal)]);
+    assert.ok(second.ok, second.error?.message);
+    assert.ok(served !== 'refused' && served.ok);
+    assert.deepEqual(a.tree.root(), b.tree.root());
+  });
+
+  test('olderVersionOffered: only a version refusal that lists an older version this app speaks', () => {
+    const outcome = (details: Record<string, unknown> | null, code = 'E_PROTOCOL_VERSION'): SessionOutcome => ({
+      ok: false,
+      stats: AntiEntropySession.respond(replica(A)).stats,
+      error: details === null ? null : new ProtocolError(code as 'E_PROTOCOL_VERSION', 'x', details),
+      startedAt: 0,
+      durationMs: 0,
+      peerHolds: null,
+    });
+    assert.equal(olderVersionOffered(outcome({ fault: 'version', supported: [1] })), 1);
+    assert.equal(olderVersionOffered(outcome({ fault: 'version', supported: [0, 1] })), 1, 'the newest this app speaks');
+    assert.equal(olderVersionOffered(outcome({ fault: 'version', supported: [1] }), 1), null, 'already tried in 1');
+    assert.equal(olderVersionOffered(outcome({ fault: 'version', supported: [3, 4] })), null, 'only newer ones');
+    assert.equal(olderVersionOffered(outcome({ fault: 'version', supported: [] })), null);
+    assert.equal(olderVersionOffered(outcome({ version: 1 })), null, 'a version 1 hello we refused ourselves');
+    assert.equal(olderVersionOffered(outcome({ fault: 'busy', supported: [1] }, 'E_PEER_ERROR')), null);
+    assert.equal(olderVersionOffered(outcome(null)), null);
+  });
+});
