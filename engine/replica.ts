@@ -5,7 +5,7 @@
 
 import type { SyncSource } from './core/anti-entropy.ts';
 import { DEFAULT_MAX_AHEAD_MS, observe, tick, type Stamp } from './core/clock.ts';
-import { validateKey, validateValue, type KeyRecord } from './core/codec.ts';
+import { validateKey, validateValue, type KeyRecord, type StoredSnapshot } from './core/codec.ts';
 import { ValidationError } from './core/errors.ts';
 import { logger } from './log.ts';
 import { MerkleTree, type KeyNames } from './core/merkle.ts';
@@ -155,8 +155,8 @@ export class Replica implements SyncSource {
     return this.storage.seq();
   }
 
-  scanEncoded(): Iterable<readonly [string, Uint8Array]> {
-    return this.storage.scanEncoded();
+  snapshot(): StoredSnapshot {
+    return this.storage.snapshot();
   }
 
   changesSince(after: number, limit: number): Change[] {

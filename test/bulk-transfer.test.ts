@@ -11,6 +11,11 @@ import { noteKey, notesIndexer } from '../engine/notes.ts';
 import { Replica, type DocIndexer } from '../engine/replica.ts';
 import { MemoryStore } from '../engine/store/memory.ts';
 import { A, B, NOW, SALT } from './protocol-helpers.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from '../engine/store/sqlite.ts';
+import { syncPair } from '../engine/sync-pair.ts';
 
 const NOTES = 3_000;
 const BODY = 'lorem ipsum dolor sit amet '.repeat(80); // ~2 KB: 3,000 notes are well over one inbox
@@ -64,4 +69,32 @@ test('a whole vault arrives in key order, is merged in chunks as it comes, and e
   assert.ok(twice <= commits - 1, `${twice} notes indexed more than once in ${commits} commits`);
   assert.equal(Math.max(...indexed.values()), twice > 0 ? 2 : 1);
   assert.equal(joiner.storage.search('ipsum', 5).length, 5);
+});
+
+test('a store read as it is sent: writes made mid-transfer wait for the next session, and the announced total holds', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bulk-transfer-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = SqliteStore.open(join(dir, 'notes.db'));
+  t.after(() => store.close());
+  const source = Replica.open(store, { now: () => NOW, indexer: notesIndexer });
+  source.write(Array.from({ length: 2_000 }, (_, i) => ({ key: noteKey(`n${i}`, 'body'), value: `${i} ${BODY}` })));
+  const joiner = Replica.open(new MemoryStore(B), { now: () => NOW, indexer: notesIndexer });
+
+  // The reply taken frame by frame, as a link takes it.
+  const resp = AntiEntropySession.respond(source);
+  const { session: init, frames: hello } = AntiEntropySession.initiate(joiner, { salt: SALT });
+  const taken = resp.answer(hello[0])[Symbol.iterator]();
+  const first = taken.next();
+  assert.equal(first.done, false);
+  // Both keys sort after everything the first frame carried: a read that saw them would send them.
+  source.write([{ key: noteKey('zz-late', 'body'), value: 'written while the transfer ran' }, { key: noteKey('n999', 'body'), value: 'edited while the transfer ran' }]);
+  init.receive(first.value!);
+  for (let f = taken.next(); !f.done; f = taken.next()) init.receive(f.value);
+  assert.equal(init.status, 'done', init.error?.message);
+  assert.equal(init.progress?.recordsTotal, 2_000, 'the total announced is what was sent');
+  assert.equal(joiner.get(noteKey('zz-late', 'body')), undefined, 'a write after the snapshot waits for the next session');
+  assert.match(String(joiner.get(noteKey('n999', 'body'))?.versions[0].value), /^999 lorem/);
+  const next = syncPair(joiner, source);
+  assert.ok(next.ok);
+  assert.deepEqual(joiner.tree.root(), source.tree.root());
 });

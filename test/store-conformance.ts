@@ -164,14 +164,23 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       assert.deepEqual(scanned, expected);
     }));
 
-    test('scanEncoded yields every record as encodeRecord writes it, in key order', withStore(({ store }) => {
+    test('a snapshot streams every record as encodeRecord writes it, in key order, as of when it was taken', withStore(({ store }) => {
       const keys = ['b/2', 'a/1', 'c/3', 'a/10', 'b/1'];
       store.commit({ puts: keys.map((k, i) => write(k, `value of ${k}`, i + 1)) });
       store.commit({ puts: [write('a/1', 'rewritten', 50)] });
-      const scanned = [...store.scanEncoded()];
-      assert.deepEqual(scanned.map(([k]) => k), [...keys].sort());
-      for (const [key, bytes] of scanned) assert.deepEqual(hex(bytes), hex(encodeRecord({ key, state: store.get(key)! })), key);
-      assert.equal(decodeRecord(scanned[0][1]).state.versions[0].value, 'rewritten');
+      const expected = [...keys].sort().map((key) => ({ key, bytes: hex(encodeRecord({ key, state: store.get(key)! })) }));
+      const snap = store.snapshot();
+      // Written after the snapshot: in the store, not in the snapshot.
+      store.commit({ puts: [write('a/1', 'after', 60), write('d/4', 'after', 61)] });
+      try {
+        assert.equal(snap.count, keys.length);
+        assert.equal(snap.bytes, expected.reduce((n, e) => n + e.bytes.length / 2, 0));
+        assert.deepEqual([...snap.records()].map((r) => ({ key: r.key, bytes: hex(r.encoded) })), expected);
+      } finally {
+        snap.close();
+      }
+      snap.close();
+      assert.equal(decodeRecord(store.snapshot().records()[Symbol.iterator]().next().value!.encoded).state.versions[0].value, 'after');
     }));
 
     test('the clock and cursors keep their last committed values', withStore(({ store }) => {

@@ -238,12 +238,14 @@ describe('SqliteStore files', () => {
     assert.equal(fs.existsSync(missing), false, 'a refused open creates no file');
   });
 
-  test('a record whose stored bytes no longer match their hash is not sent on: scanEncoded says the store is damaged', () => {
+  test('a record whose stored bytes no longer match their hash is not sent on: the snapshot says the store is damaged', () => {
     const file = fresh();
     const store = SqliteStore.open(file, { replicaId: '00112233445566ff' });
     const state = writeDelta(undefined, { wall: 1, counter: 0, device: '00112233445566ff' }, 'hello');
     store.commit({ puts: [{ key: 'a', state }, { key: 'b', state }] });
-    assert.equal([...store.scanEncoded()].length, 2);
+    const snap = store.snapshot();
+    assert.equal([...snap.records()].length, 2);
+    snap.close();
     store.close();
     // One flipped byte inside the value, as a bad disk sector would leave it (SQLite has no checksums).
     const db = new DatabaseSync(file);
@@ -253,8 +255,9 @@ describe('SqliteStore files', () => {
     db.prepare("UPDATE records SET state = ? WHERE key = 'b'").run(bad);
     db.close();
     const reopened = SqliteStore.open(file);
+    const damaged = reopened.snapshot();
     try {
-      assert.throws(() => [...reopened.scanEncoded()], (e: unknown) => {
+      assert.throws(() => [...damaged.records()], (e: unknown) => {
         assert.equal((e as Error).name, 'StoreError');
         assert.equal((e as { code: string }).code, 'E_STORE_FORMAT');
         assert.equal((e as { details: { damaged: boolean; key: string } }).details.damaged, true);
@@ -262,6 +265,7 @@ describe('SqliteStore files', () => {
         return true;
       });
     } finally {
+      damaged.close();
       reopened.close();
     }
   });

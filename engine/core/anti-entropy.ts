@@ -9,7 +9,7 @@
 // a difference once is not repeated by the next session.
 
 import { hash } from 'node:crypto';
-import { encodedSize, type KeyRecord, type WireRecord } from './codec.ts';
+import { encodedSize, type KeyRecord, type StoredSnapshot, type WireRecord } from './codec.ts';
 import { EngineError, ProtocolError, ValidationError } from './errors.ts';
 import { MAX_PATH_DEPTH, type MerkleView, type Path } from './merkle.ts';
 import {
@@ -27,10 +27,10 @@ export interface SyncSource {
   seq(): number;
   get(key: string): KeyState | undefined;
   /**
-   * Every record as stored (canonical bytes), in key order: sent unread to a peer that holds
-   * nothing, and in the order that keeps a note's fields together for the peer's index.
+   * Every record as stored (canonical bytes) as of now, in key order: streamed unread to a peer
+   * that holds nothing, while this replica goes on taking writes.
    */
-  scanEncoded(): Iterable<readonly [string, Uint8Array]>;
+  snapshot(): StoredSnapshot;
   changesSince(after: number, limit: number): Change[];
   /** How far this replica has merged `replica`'s change log, if it knows. */
   cursor(replica: string): number | undefined;
@@ -165,7 +165,7 @@ export class AntiEntropySession {
     s.helloSeen = true;
     const known = opts.peerReplica === undefined ? undefined : source.cursor(opts.peerReplica);
     // R-WHOLE-1: the naive baseline ships the initiator's whole dataset with the hello.
-    const records = mode === 'whole' ? s.recordsUnder([]) : [];
+    const records = mode === 'whole' ? everything(source) : [];
     s.helloSeq = source.seq();
     const frames = encodeHello({
       version: s.version,
@@ -305,7 +305,7 @@ export class AntiEntropySession {
     if (h.mode === 'whole') {
       // R-WHOLE-2: answer with everything, then stop.
       this.stats.used = 'whole';
-      this.addRecords(out, this.recordsUnder([]));
+      this.sendAll(out, []);
     } else if (this.same(this.source.tree.node([]), h.root, ROOT_DIGEST_BYTES)) {
       this.stats.used = 'equal'; // R-ROOT-1: equal roots end the session in one round trip.
       this.prove(this.helloSeq); // R-HOLD-1: the initiator holds all we hold now.
@@ -384,7 +384,7 @@ export class AntiEntropySession {
     for (const path of step.wantAll) {
       if (served.some((p) => p.length <= path.length && p.every((n, i) => path[i] === n))) continue;
       served.push(path);
-      this.addRecords(out, this.recordsUnder(path));
+      this.sendAll(out, path);
     }
     for (const s of step.summaries) this.compareSummary(s, out);
     if (this.stats.used === 'recent' && step.nodes.length + step.lists.length > 0) this.stats.used = 'recent+merkle';
@@ -438,6 +438,14 @@ export class AntiEntropySession {
     const out = this.pending;
     this.pending = newOut();
     const fin = out.nodes.length + out.lists.length + out.wants.size + out.wantAll.length + out.summaries.length === 0 && !out.recent && out.rootCheck === null;
+    if (fin) this.finish();
+    else if (this.stats.role === 'initiator') this.stats.roundTrips++;
+    const step = {
+      fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, nodes: out.nodes,
+      lists: out.lists, wants: [...out.wants.values()], wantAll: out.wantAll, summaries: out.summaries,
+    };
+    // Everything covers any record also picked one by one: they were all read from the same store.
+    if (out.everything) return this.streamed(step);
     // In key order: a note's fields travel together, so a receiver merging a long message in
     // chunks indexes each note once (a note split over two chunks is indexed twice).
     const records = [...out.records.values()].sort(byKey);
@@ -445,13 +453,23 @@ export class AntiEntropySession {
     for (const r of records) recordBytes += encodedSize(r);
     this.stats.recordsSent += records.length;
     this.stats.recordBytesSent += recordBytes;
-    if (fin) this.finish();
-    else if (this.stats.role === 'initiator') this.stats.roundTrips++;
-    const frames = stepFrames({
-      fin, peer: out.peer, recent: out.recent, rootCheck: out.rootCheck, records, nodes: out.nodes,
-      lists: out.lists, wants: [...out.wants.values()], wantAll: out.wantAll, summaries: out.summaries,
-    }, this.width, { records: records.length, bytes: recordBytes }, this.version);
-    return this.counted(frames);
+    return this.counted(stepFrames({ ...step, records }, this.width, { records: records.length, bytes: recordBytes }, this.version));
+  }
+
+  /**
+   * A reply carrying every record: a snapshot of the store, opened when the first frame is taken
+   * (the same tick as the reply, before anything else can write) and read as frames are taken, so
+   * the first frame leaves at once and the replica never holds the whole vault in memory.
+   */
+  private *streamed(step: Omit<Parameters<typeof stepFrames>[0], 'records'>): Generator<Uint8Array, void, undefined> {
+    const snap = this.source.snapshot();
+    try {
+      this.stats.recordsSent += snap.count;
+      this.stats.recordBytesSent += snap.bytes;
+      yield* this.counted(stepFrames({ ...step, records: snap.records() }, this.width, { records: snap.count, bytes: snap.bytes }, this.version));
+    } finally {
+      snap.close();
+    }
   }
 
   private *counted(frames: Iterable<Uint8Array>): Generator<Uint8Array, void, undefined> {
@@ -468,7 +486,7 @@ export class AntiEntropySession {
     const mine = this.source.tree.node(path);
     if (this.same(mine, theirs, width)) return;
     if (path.length > 0) this.top.add(path[0]);
-    if (theirs.count === 0) this.addRecords(out, this.recordsUnder(path));
+    if (theirs.count === 0) this.sendAll(out, path);
     else if (mine.count === 0) out.wantAll.push(path);
     else if (mine.count <= this.listMax || path.length >= MAX_PATH_DEPTH) out.lists.push(this.listing(path));
     else out.nodes.push({ path, children: this.source.tree.children(path).map((c) => this.summarize(c, this.width)) });
@@ -547,13 +565,13 @@ export class AntiEntropySession {
     return mine.count === 0 || hex(salted(this.salt, mine.digest, width)) === hex(theirs.digest);
   }
 
-  private recordsUnder(path: Path): WireRecord[] {
-    if (path.length === 0) {
-      // Everything: one pass over the store instead of a lookup and a decode per key.
-      const all: WireRecord[] = [];
-      for (const [key, encoded] of this.source.scanEncoded()) all.push({ key, encoded });
-      return all;
-    }
+  /** Every record under `path`; for the whole tree, a snapshot of the store streamed with the reply. */
+  private sendAll(out: Out, path: Path): void {
+    if (path.length === 0) out.everything = true;
+    else this.addRecords(out, this.recordsUnder(path));
+  }
+
+  private recordsUnder(path: Path): KeyRecord[] {
     const out: KeyRecord[] = [];
     for (const e of this.source.tree.keysUnder(path)) {
       const state = this.source.get(e.key);
@@ -635,6 +653,8 @@ interface Out {
   rootCheck: Summary | null;
   /** By key, so a record is sent at most once per message whatever asked for it. */
   records: Map<string, WireRecord>;
+  /** Every record this replica holds goes with the message (the peer holds nothing there). */
+  everything: boolean;
   nodes: Expansion[];
   lists: Listing[];
   wants: Map<string, { path: Path; ids: number[] }>;
@@ -643,7 +663,17 @@ interface Out {
 }
 
 function newOut(): Out {
-  return { peer: null, recent: false, rootCheck: null, records: new Map(), nodes: [], lists: [], wants: new Map(), wantAll: [], summaries: [] };
+  return { peer: null, recent: false, rootCheck: null, records: new Map(), everything: false, nodes: [], lists: [], wants: new Map(), wantAll: [], summaries: [] };
+}
+
+/** A store's every record, read in full (a whole-mode hello carries them all at once). */
+function everything(source: SyncSource): WireRecord[] {
+  const snap = source.snapshot();
+  try {
+    return [...snap.records()];
+  } finally {
+    snap.close();
+  }
 }
 
 function byKey(a: WireRecord, b: WireRecord): number {

@@ -25,6 +25,20 @@ export interface StoredRecord {
 /** What encoders of frames take: a decoded record, or one as stored. */
 export type WireRecord = KeyRecord | StoredRecord;
 
+/**
+ * Every record of a store as of one moment, as stored: what a session sends a peer that holds
+ * nothing, streamed while the store goes on taking writes.
+ */
+export interface StoredSnapshot {
+  readonly count: number;
+  /** The sum of the records' encoded sizes. */
+  readonly bytes: number;
+  /** Every record, in key order, read as it is taken; one whose bytes no longer match their leaf hash throws. */
+  records(): Iterable<StoredRecord>;
+  /** Ends the snapshot (idempotent); records() is not read after. */
+  close(): void;
+}
+
 const encoder = new TextEncoder();
 
 // The canonical bytes a state was decoded from, so that storing a received record does not

@@ -150,8 +150,11 @@ export interface Fault {
 
 export type Frame = Hello | Step | Fault;
 
-/** A message as encoders take it: its records may be decoded ones or stored bytes passed on. */
-type Outgoing<T extends { readonly records: readonly KeyRecord[] }> = Omit<T, 'records'> & { readonly records: readonly WireRecord[] };
+/**
+ * A message as encoders take it: its records may be decoded ones or stored bytes passed on, and
+ * may be read only as its frames are taken.
+ */
+type Outgoing<T extends { readonly records: readonly KeyRecord[] }> = Omit<T, 'records'> & { readonly records: Iterable<WireRecord> };
 
 export function emptyStep(): Step {
   return { type: 'step', more: false, fin: false, peer: null, recent: false, rootCheck: null, total: null, records: [], nodes: [], lists: [], wants: [], wantAll: [], summaries: [] };
@@ -193,7 +196,8 @@ export function encodeFault(code: FaultCode, message: string): Uint8Array {
 /** Splits records over as many frames as needed; the hello itself rides in the first. */
 export function encodeHello(h: Omit<Outgoing<Hello>, 'type' | 'more' | 'version'> & { readonly version?: number }): Uint8Array[] {
   const version = h.version ?? PROTOCOL_VERSION;
-  const chunks = chunkRecords(h.records);
+  const chunks = [...chunkRecords(h.records)];
+  if (chunks.length === 0) chunks.push([]);
   return chunks.map((records, i) => {
     const more = i < chunks.length - 1;
     if (i > 0) return encodeStepFrame({ ...emptyStep(), more, records }, h.width, version);
@@ -209,25 +213,58 @@ export function encodeHello(h: Omit<Outgoing<Hello>, 'type' | 'more' | 'version'
   });
 }
 
-function chunkRecords(records: readonly WireRecord[]): WireRecord[][] {
-  const chunks: WireRecord[][] = [[]];
+/** Records in frame-sized chunks, read only as the chunks are taken. */
+function* chunkRecords(records: Iterable<WireRecord>): Generator<WireRecord[], void, undefined> {
+  let chunk: WireRecord[] = [];
   let bytes = 0;
   for (const r of records) {
     const size = 'encoded' in r ? r.encoded.length : r.key.length + 64 + r.state.versions.reduce((n, v) => n + 32 + (v.value?.length ?? 0) * 3, 0);
-    const current = chunks[chunks.length - 1];
-    if (current.length > 0 && (bytes + size > FRAME_TARGET_BYTES || current.length >= MAX_ENTRIES_PER_FRAME / 2)) {
-      chunks.push([]);
+    if (chunk.length > 0 && (bytes + size > FRAME_TARGET_BYTES || chunk.length >= MAX_ENTRIES_PER_FRAME / 2)) {
+      yield chunk;
+      chunk = [];
       bytes = 0;
     }
-    chunks[chunks.length - 1].push(r);
+    chunk.push(r);
     bytes += size;
   }
-  return chunks;
+  if (chunk.length > 0) yield chunk;
 }
 
-function entryCost(s: Pick<Outgoing<Step>, 'records' | 'nodes' | 'lists' | 'wants' | 'wantAll' | 'summaries'>): number {
-  return s.records.length + s.nodes.length * FANOUT + s.wantAll.length + s.summaries.length
-    + s.lists.reduce((n, l) => n + l.entries.length + 1, 0) + s.wants.reduce((n, x) => n + x.ids.length + 1, 0);
+/** One frame's content: its records in hand. */
+type StepFrame = Omit<Step, 'records'> & { readonly records: readonly WireRecord[] };
+type Part = Omit<StepFrame, 'type' | 'more' | 'fin' | 'peer' | 'recent' | 'rootCheck' | 'total'>;
+
+function emptyPart(): { records: WireRecord[]; nodes: Expansion[]; lists: Listing[]; wants: Want[]; wantAll: Path[]; summaries: VersionSummary[] } {
+  return { records: [], nodes: [], lists: [], wants: [], wantAll: [], summaries: [] };
+}
+
+/** Each frame's sections in order: record chunks (one a frame), then control sections packed by entry count. */
+function* stepParts(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'>): Generator<Part, void, undefined> {
+  let any = false;
+  for (const chunk of chunkRecords(step.records)) {
+    any = true;
+    yield { ...emptyPart(), records: chunk };
+  }
+  const budget = MAX_ENTRIES_PER_FRAME / 2;
+  let current = emptyPart();
+  let cost = 0;
+  const controls: Part[] = [];
+  const add = <K extends Exclude<keyof Part, 'records'>>(kind: K, item: Part[K][number], itemCost: number): void => {
+    if (cost > 0 && cost + itemCost > budget) {
+      controls.push(current);
+      current = emptyPart();
+      cost = 0;
+    }
+    (current[kind] as unknown[]).push(item);
+    cost += itemCost;
+  };
+  for (const n of step.nodes) add('nodes', n, FANOUT);
+  for (const l of step.lists) add('lists', l, l.entries.length + 1);
+  for (const x of step.wants) add('wants', x, x.ids.length + 1);
+  for (const p of step.wantAll) add('wantAll', p, 1);
+  for (const s of step.summaries) add('summaries', s, 1);
+  if (cost > 0 || !any) controls.push(current);
+  yield* controls;
 }
 
 /**
@@ -243,50 +280,33 @@ export function encodeStep(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'>
  * the wire while the rest are still being built, and never are all of them in memory at once.
  */
 export function* stepFrames(step: Omit<Outgoing<Step>, 'type' | 'more' | 'total'>, width: number, total: MessageTotal | null = null, version = PROTOCOL_VERSION): Generator<Uint8Array, void, undefined> {
-  const parts: Omit<Outgoing<Step>, 'type' | 'more' | 'fin' | 'peer' | 'recent' | 'rootCheck' | 'total'>[] = [];
-  const budget = MAX_ENTRIES_PER_FRAME / 2;
-  let current = { records: [] as WireRecord[], nodes: [] as Expansion[], lists: [] as Listing[], wants: [] as Want[], wantAll: [] as Path[], summaries: [] as VersionSummary[] };
-  let cost = 0;
-  const flush = (): void => {
-    parts.push(current);
-    current = { records: [], nodes: [], lists: [], wants: [], wantAll: [], summaries: [] };
-    cost = 0;
-  };
-  const add = <K extends keyof typeof current>(kind: K, item: (typeof current)[K][number], itemCost: number): void => {
-    if (cost > 0 && cost + itemCost > budget) flush();
-    (current[kind] as unknown[]).push(item);
-    cost += itemCost;
-  };
-  for (const chunk of chunkRecords(step.records)) {
-    if (chunk.length === 0) continue;
-    if (current.records.length > 0 || cost > 0) flush();
-    current.records.push(...chunk);
-    cost = budget; // a record chunk fills its frame
-  }
-  for (const n of step.nodes) add('nodes', n, FANOUT);
-  for (const l of step.lists) add('lists', l, l.entries.length + 1);
-  for (const x of step.wants) add('wants', x, x.ids.length + 1);
-  for (const p of step.wantAll) add('wantAll', p, 1);
-  for (const s of step.summaries) add('summaries', s, 1);
-  if (parts.length === 0 || cost > 0 || entryCost(current) > 0) flush();
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i];
-    const last = i === parts.length - 1;
-    yield encodeStepFrame({
-      ...p,
-      type: 'step',
-      more: !last,
-      fin: last && step.fin,
-      peer: i === 0 ? step.peer : null,
-      // Only a message of several frames announces its total: a one-frame message is its own total.
-      total: i === 0 && parts.length > 1 ? total : null,
-      recent: last && step.recent,
-      rootCheck: last ? step.rootCheck : null,
-    }, width, version);
+  const parts = stepParts(step);
+  try {
+    // One part of lookahead: a frame's flags depend on whether another follows it.
+    let current = parts.next();
+    for (let i = 0; !current.done; i++) {
+      const next = parts.next();
+      const last = next.done === true;
+      yield encodeStepFrame({
+        ...current.value,
+        type: 'step',
+        more: !last,
+        fin: last && step.fin,
+        peer: i === 0 ? step.peer : null,
+        // Only a message of several frames announces its total: a one-frame message is its own total.
+        total: i === 0 && !last ? total : null,
+        recent: last && step.recent,
+        rootCheck: last ? step.rootCheck : null,
+      }, width, version);
+      current = next;
+    }
+  } finally {
+    // Taken only in part (the link failed): let the records' source close what it holds.
+    parts.return();
   }
 }
 
-function encodeStepFrame(s: Outgoing<Step>, width: number, version: number): Uint8Array {
+function encodeStepFrame(s: StepFrame, width: number, version: number): Uint8Array {
   const flags = (s.more ? F_MORE : 0) | (s.fin ? F_FIN : 0) | (s.peer ? F_PEER : 0) | (s.recent ? F_RECENT : 0) | (s.rootCheck ? F_ROOT_CHECK : 0) | (s.total ? F_TOTAL : 0);
   const w = header(T_STEP, flags, version);
   if (s.peer) {

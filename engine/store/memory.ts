@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { compareStamps, type Stamp } from '../core/clock.ts';
-import { decodeRecord, encodeRecord, HASH_BYTES, isDeviceId, knownEncoding, leafHash, validateKey, validateValue } from '../core/codec.ts';
+import { decodeRecord, encodeRecord, HASH_BYTES, isDeviceId, knownEncoding, leafHash, validateKey, validateValue, type StoredRecord, type StoredSnapshot } from '../core/codec.ts';
 import { StoreError, ValidationError } from '../core/errors.ts';
 import { MAX_CONTEXT_DEVICES, MAX_RECORD_BYTES, MAX_VERSIONS } from '../core/limits.ts';
 import { compareDots, stampOf, type KeyState, type Version } from '../core/record.ts';
@@ -424,12 +424,19 @@ export class MemoryStore implements Storage {
     return scan(this.records);
   }
 
-  *scanEncoded(): Iterable<readonly [string, Uint8Array]> {
+  snapshot(): StoredSnapshot {
     this.open();
-    for (const key of [...this.records.keys()].sort()) {
-      const e = this.records.get(key);
-      if (e !== undefined) yield [key, Buffer.from(e.bin.slice(HASH_BYTES), 'latin1')];
+    // Entries are replaced, never changed, so holding today's is a snapshot.
+    const entries = [...this.records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const bytes = entries.reduce((n, [, e]) => n + e.bin.length - HASH_BYTES, 0);
+    let open = true;
+    function* records(): Generator<StoredRecord> {
+      for (const [key, e] of entries) {
+        if (!open) return;
+        yield { key, encoded: Buffer.from(e.bin.slice(HASH_BYTES), 'latin1') };
+      }
     }
+    return { count: entries.length, bytes, records, close: () => void (open = false) };
   }
 
   clock(): Stamp | null {

@@ -9,7 +9,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
 import type { Stamp } from '../core/clock.ts';
-import { decodeRecord, leafHash } from '../core/codec.ts';
+import { decodeRecord, leafHash, type StoredRecord, type StoredSnapshot } from '../core/codec.ts';
 import { StoreError } from '../core/errors.ts';
 import type { KeyState } from '../core/record.ts';
 import { afterArg, closedError, prefixRange, countArg, decodeContext, decodeDots, encodeContext, encodeDots, searchWords, seqArg, validateBatch, validateReplicaId } from './memory.ts';
@@ -374,14 +374,39 @@ export class SqliteStore implements Storage {
     return scan.iterate() as Iterable<unknown> as Iterable<readonly [string, Uint8Array]>;
   }
 
-  *scanEncoded(): Iterable<readonly [string, Uint8Array]> {
-    for (const [key, state, hash] of this.rows<[string, Uint8Array, Uint8Array]>('SELECT key, state, hash FROM records ORDER BY key')) {
-      // These bytes go to a peer unread: SQLite does not checksum pages, so check them here.
-      if (Buffer.compare(leafHash(state), hash) !== 0) {
-        throw new StoreError('E_STORE_FORMAT', `${this.path} is a damaged notes store: the record of ${JSON.stringify(key)} does not match its hash`, { path: this.path, key, damaged: true });
-      }
-      yield [key, state];
+  snapshot(): StoredSnapshot {
+    this.open();
+    // A connection of its own in a read transaction: it keeps seeing the store as it was while
+    // this one commits (WAL), so a long transfer sends one consistent state, streamed.
+    const db = new DatabaseSync(this.path, { readOnly: true });
+    let totals: { n: number; bytes: number };
+    try {
+      db.exec('BEGIN');
+      totals = db.prepare('SELECT count(*) AS n, coalesce(sum(length(state)), 0) AS bytes FROM records').get() as { n: number; bytes: number };
+    } catch (e) {
+      db.close();
+      throw e;
     }
+    let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
+      db.close(); // ends the read transaction
+    };
+    const path = this.path;
+    function* records(): Generator<StoredRecord> {
+      if (!open) throw closedError();
+      const scan = db.prepare('SELECT key, state, hash FROM records ORDER BY key');
+      scan.setReturnArrays(true);
+      for (const [key, state, hash] of scan.iterate() as Iterable<unknown> as Iterable<[string, Uint8Array, Uint8Array]>) {
+        // These bytes go to a peer unread: SQLite does not checksum pages, so check them here.
+        if (Buffer.compare(leafHash(state), hash) !== 0) {
+          throw new StoreError('E_STORE_FORMAT', `${path} is a damaged notes store: the record of ${JSON.stringify(key)} does not match its hash`, { path, key, damaged: true });
+        }
+        yield { key, encoded: state };
+      }
+    }
+    return { count: totals.n, bytes: totals.bytes, records, close };
   }
 
   readonly treeStore: TreeStore = {

@@ -6,6 +6,7 @@ import type { Stamp } from '../core/clock.ts';
 import type { SearchHit } from '../core/note-types.ts';
 import type { Change } from '../core/change-log.ts';
 import type { KeyState } from '../core/record.ts';
+import type { StoredSnapshot } from '../core/codec.ts';
 import type { HistoryEntry, VersionContext } from '../core/history.ts';
 import type { Dot } from '../core/record.ts';
 
@@ -120,11 +121,11 @@ export interface Storage {
   /** Every key with its leaf hash, for building the Merkle tree at open. */
   scanHashes(): Iterable<readonly [string, Uint8Array]>;
   /**
-   * Every key with its record as stored (codec.encodeRecord, the canonical encoding), in key
-   * order, streamed: what a session sends a peer that holds nothing, passed on without decoding.
-   * A stored record whose bytes no longer match their leaf hash throws (damaged store).
+   * Every record as stored (codec.encodeRecord, the canonical encoding) as of now, read lazily:
+   * writes committed after this call are not in it. What a session sends a peer that holds
+   * nothing, passed on without decoding. The caller closes it.
    */
-  scanEncoded(): Iterable<readonly [string, Uint8Array]>;
+  snapshot(): StoredSnapshot;
   /** Present when the store can persist the tree: then the replica opens from a snapshot. */
   readonly treeStore?: TreeStore;
   /** The last persisted clock stamp, or null for a new store. */
