@@ -1056,7 +1056,7 @@ describe('R-ERR-1 a bad frame fails the session, gets ERROR malformed back, and 
   });
 
   test('a huge message is merged in chunks: a bad frame drops only what is not merged yet, and the next session sends only that', () => {
-    // The same three ~600 KB records, with the receiver's inbox limit (4 MiB in the app) set
+    // The same three ~600 KB records, with the receiver's inbox limit (2 MiB in the app) set
     // just above one record: after the second frame, 1.2 MB wait and are merged as a chunk.
     const big = (i: number) => `${i}`.repeat(600_000);
     const CHUNKED: Scenario = {

@@ -68,7 +68,7 @@ export const DEFAULTS = { width: 3, listMax: 32, recentMax: 32 } as const;
 const MAX_LIST = 4096;
 const MAX_RECENT = 10_000;
 /** Received records held before merging, so memory stays bounded on a huge transfer. */
-export const INBOX_BYTES = 4 * 1024 * 1024;
+export const INBOX_BYTES = 2 * 1024 * 1024;
 
 function bounded(name: string, value: number, min: number, max: number): number {
   if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);

@@ -105,11 +105,17 @@ export class ByteWriter {
 export class ByteReader {
   private readonly buf: Uint8Array;
   private readonly view: DataView;
+  /** A plain Uint8Array over a whole buffer of its own: views into it can outlive the read. */
+  private readonly ownBuffer: boolean;
   offset = 0;
+  /** Varints read so far with a redundant trailing zero group (not the shortest encoding). */
+  longVarints = 0;
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    // A Buffer may be a slice of a shared pool that later allocations overwrite.
+    this.ownBuffer = !Buffer.isBuffer(buf) && buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
   }
 
   get remaining(): number {
@@ -141,6 +147,7 @@ export class ByteReader {
       const b = this.u8(what);
       result += (b & 0x7f) * scale;
       if ((b & 0x80) === 0) {
+        if (b === 0 && i > 0) this.longVarints++;
         if (result > max) throw new ProtocolError('E_FRAME_MALFORMED', `${what} is ${result}, more than the limit ${max}`, { offset: this.offset });
         return result;
       }
@@ -169,9 +176,10 @@ export class ByteReader {
     }
   }
 
-  /** The bytes read since `start` (an earlier offset), without copying. */
-  since(start: number): Uint8Array {
-    return this.buf.subarray(start, this.offset);
+  /** The bytes read since `start` (an earlier offset), to keep: a view when that is safe, else a copy. */
+  keep(start: number): Uint8Array {
+    const view = this.buf.subarray(start, this.offset);
+    return this.ownBuffer ? view : new Uint8Array(view);
   }
 
   end(what: string): void {

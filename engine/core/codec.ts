@@ -150,6 +150,7 @@ function stringSize(s: string): number {
  */
 export function readRecord(r: ByteReader): KeyRecord {
   const start = r.offset;
+  const longVarints = r.longVarints;
   const key = r.string('key', MAX_KEY_BYTES);
   if (key.length === 0) throw new ProtocolError('E_FRAME_MALFORMED', 'record with an empty key');
   const deviceCount = r.varint('context size', MAX_CONTEXT_DEVICES);
@@ -179,27 +180,24 @@ export function readRecord(r: ByteReader): KeyRecord {
     const value = tag === 0 ? null : r.string('value', MAX_VALUE_BYTES);
     versions.push({ device, counter, wall, tick, value });
   }
-  const bytes = r.since(start);
-  if (!isCanonical(key, devices, versions, context, bytes.length)) return { key, state: canonicalState(context, versions) };
+  if (r.longVarints !== longVarints || !inCanonicalOrder(devices, versions)) return { key, state: canonicalState(context, versions) };
   // Devices came sorted and versions winner first: the objects as read are the canonical state.
   for (const v of versions) Object.freeze(v);
   const state: KeyState = Object.freeze({ context: Object.freeze(context), versions: Object.freeze(versions) as Version[] });
-  // A copy in a plain Uint8Array: the input may be a Buffer, whose slice() shares its memory
-  // (often a pool that later allocations reuse).
-  decodedFrom.set(state, { key, bytes: new Uint8Array(bytes) });
+  decodedFrom.set(state, { key, bytes: r.keep(start) });
   return { key, state };
 }
 
 /**
- * Whether the bytes just read are what encodeRecord writes for them. Every field has one shortest
- * encoding and the reader accepts no other variant of a field's value (strict UTF-8, one tag per
- * value kind, device ids of fixed size), so bytes in canonical order (devices ascending, versions
- * winner first) of exactly the canonical size are the canonical bytes.
+ * With every varint in its shortest form, whether the bytes just read are what encodeRecord
+ * writes: the reader accepts no other form of any other field (strict UTF-8, so a string's bytes
+ * are the ones its text encodes to; one tag per kind of value; device ids of fixed size), so only
+ * the order of devices and of versions is left to check.
  */
-function isCanonical(key: string, devices: readonly string[], versions: readonly Version[], context: Record<string, number>, size: number): boolean {
+function inCanonicalOrder(devices: readonly string[], versions: readonly Version[]): boolean {
   for (let i = 1; i < devices.length; i++) if (devices[i - 1] >= devices[i]) return false;
   for (let i = 1; i < versions.length; i++) if (byStampDesc(versions[i - 1], versions[i]) > 0) return false;
-  return encodedSize({ key, state: { context, versions } }) === size;
+  return true;
 }
 
 export function decodeRecord(bytes: Uint8Array): KeyRecord {
