@@ -4,10 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { zstdCompressSync } from 'node:zlib';
 import { AntiEntropySession } from '../engine/core/anti-entropy.ts';
 import { ByteWriter } from '../engine/core/bytes.ts';
 import { ProtocolError } from '../engine/core/errors.ts';
-import { decodeFrame, PROTOCOL_VERSION, SUPPORTED_VERSIONS, type Step } from '../engine/core/protocol.ts';
+import { decodeFrame, encodeStep, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_VERSIONS, type Step } from '../engine/core/protocol.ts';
 import { initiateOver, olderVersionOffered, respondOver, type FrameLink, type SessionOutcome } from '../engine/net/ae-link.ts';
 import type { Replica } from '../engine/replica.ts';
 import { syncPair } from '../engine/sync-pair.ts';
@@ -137,5 +138,52 @@ describe('R-VER-1/2 versions 1 and 2', () => {
     assert.equal(olderVersionOffered(outcome({ version: 1 })), null, 'a version 1 hello we refused ourselves');
     assert.equal(olderVersionOffered(outcome({ fault: 'busy', supported: [1] }, 'E_PEER_ERROR')), null);
     assert.equal(olderVersionOffered(outcome(null)), null);
+  });
+
+  test('version 2 compresses frames of records; the body decompresses to the same step, and version 1 never compresses', () => {
+    const records = Array.from({ length: 40 }, (_, i) => ({ key: `note/${i}/body`, state: replica(A).write([{ key: `note/${i}/body`, value: `note ${i}: `.padEnd(2_000, 'some words that repeat ') }])[0].state }));
+    const step = { fin: true, peer: null, recent: false, rootCheck: null, records, nodes: [], lists: [], wants: [], wantAll: [], summaries: [] };
+    const [v2] = encodeStep(step, 3, null, 2);
+    const [v1] = encodeStep(step, 3, null, 1);
+    assert.equal(v2[2] & 64, 64, 'COMPRESSED set');
+    assert.equal(v1[2] & 64, 0);
+    assert.ok(v2.length < v1.length / 4, `${v2.length} B compressed, ${v1.length} B plain`);
+    const a = decodeFrame(v2, 3, 2) as Step;
+    const b = decodeFrame(v1, 3, 1) as Step;
+    assert.deepEqual(a.records, b.records);
+    assert.equal(a.fin, true);
+  });
+
+  test('a compressed frame that decompresses past the frame limit, or does not decompress, fails the session and merges nothing', () => {
+    for (const [what, body, code] of [
+      ['past the limit', zstdCompressSync(new Uint8Array(MAX_FRAME_BYTES + 1)), 'E_FRAME_TOO_LARGE'],
+      ['not Zstandard', Uint8Array.from([1, 2, 3, 4, 5, 6, 7]), 'E_FRAME_MALFORMED'],
+    ] as const) {
+      const { a, b } = differing();
+      const { session: init, frames } = AntiEntropySession.initiate(a, { salt: SALT, mode: 'merkle' });
+      const resp = AntiEntropySession.respond(b);
+      for (const f of frames) resp.receive(f);
+      const before = a.tree.root();
+      const bad = new Uint8Array(3 + body.length);
+      bad.set([2, 2, 4 | 64]);
+      bad.set(body, 3);
+      const out = init.receive(bad);
+      assert.equal(init.status, 'failed', what);
+      assert.equal(init.error?.code, code, `${what}: ${init.error?.message}`);
+      assert.equal(out.length, 1, `${what}: one ERROR back`);
+      assert.deepEqual(a.tree.root(), before, `${what}: nothing merged`);
+    }
+  });
+
+  test('COMPRESSED is not a version 1 flag', () => {
+    const { a, b } = differing();
+    const { session: init, frames } = AntiEntropySession.initiate(a, { salt: SALT, mode: 'merkle', version: 1 });
+    const resp = AntiEntropySession.respond(b);
+    const reply = frames.flatMap((f) => resp.receive(f));
+    const flagged = reply[0].slice();
+    flagged[2] |= 64;
+    init.receive(flagged);
+    assert.equal(init.status, 'failed');
+    assert.equal(init.error?.code, 'E_FRAME_MALFORMED');
   });
 });

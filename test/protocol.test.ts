@@ -17,6 +17,7 @@ import {
 import type { KeyState } from '../engine/core/record.ts';
 import { syncPair } from '../engine/sync-pair.ts';
 import type { Replica } from '../engine/replica.ts';
+import { Prng } from './prng.ts';
 import {
   A, ALL, asks, B, bytesOf, C, copy, decodeSent, hex, inject, isPrefix, keyIdOf, keysOf, keysUnder, leafOf, MERKLE,
   messages, NOW, nodeOf, pathOf, range, RECENT, recordsOf, replica, run, SALT, salted, SCENARIOS,
@@ -119,6 +120,12 @@ const INTRUDER: KeyRecord = {
   key: 'intruder',
   state: { context: { [C]: 1 }, versions: [{ device: C, counter: 1, wall: NOW, tick: 0, value: 'must never be merged' }] },
 };
+
+/** Letters at random: text that compression cannot shrink much (version 2 compresses large frames). */
+function incompressible(n: number, seed: number): string {
+  const rng = new Prng(seed);
+  return Array.from({ length: n }, () => String.fromCharCode(97 + rng.int(0, 25))).join('');
+}
 
 /** A STEP frame written by hand; `body` writes everything after the 3 header bytes. */
 function stepFrame(flags: number, body: (w: ByteWriter) => void, version = V): Uint8Array {
@@ -1031,7 +1038,7 @@ describe('R-ERR-1 a bad frame fails the session, gets ERROR malformed back, and 
   }
 
   test('a bad frame fails its whole message: records of the message\'s earlier frames are not merged either', () => {
-    const big = (i: number) => `${i}`.repeat(600_000);
+    const big = (i: number) => `${i}`.concat(incompressible(600_000, i));
     const BIG: Scenario = {
       name: 'big whole',
       setup() {
@@ -1058,7 +1065,7 @@ describe('R-ERR-1 a bad frame fails the session, gets ERROR malformed back, and 
   test('a huge message is merged in chunks: a bad frame drops only what is not merged yet, and the next session sends only that', () => {
     // The same three ~600 KB records, with the receiver's inbox limit (2 MiB in the app) set
     // just above one record: after the second frame, 1.2 MB wait and are merged as a chunk.
-    const big = (i: number) => `${i}`.repeat(600_000);
+    const big = (i: number) => `${i}`.concat(incompressible(600_000, i));
     const CHUNKED: Scenario = {
       name: 'big whole, small inbox',
       setup() {
@@ -1239,8 +1246,8 @@ describe('P-LIM-1 a frame is at most 4 MiB', () => {
 
   test('encoders split large data so every frame stays under the limit, and the session completes', () => {
     const { a, b } = pair();
-    a.write(range('a', 6).map((key) => ({ key, value: key.repeat(450_000) })));
-    b.write(range('b', 3).map((key) => ({ key, value: key.repeat(450_000) })));
+    a.write(range('a', 6).map((key, i) => ({ key, value: incompressible(900_000, i) })));
+    b.write(range('b', 3).map((key, i) => ({ key, value: incompressible(900_000, 100 + i) })));
     const r = run(a, b, { mode: 'whole' });
     assert.ok(r.ok);
     assert.ok(r.sent.length > 2, 'several frames each way');
