@@ -380,6 +380,12 @@ function compressed(frame: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A frame's length as encoded before compression (the frame's own length when not compressed). */
+export function plainLength(frame: Uint8Array): number {
+  if (frame.length < 3 || frame[1] !== T_STEP || (frame[2] & F_COMPRESSED) === 0) return frame.length;
+  return 3 + zstdDecompressSync(frame.subarray(3), { maxOutputLength: MAX_FRAME_BYTES }).length;
+}
+
 /** The body of a compressed frame, refused past the frame limit before it is all decompressed. */
 function decompressed(body: Uint8Array): ByteReader {
   let plain: Buffer;
