@@ -130,3 +130,21 @@ test('a snapshot that does not match the store is dropped and the tree rebuilt',
     }
   }
 });
+
+test('a snapshot is saved after a quarter of the tree in changes, so a growing vault rewrites it ever less often', () => {
+  const f = file();
+  const store = SqliteStore.open(f);
+  try {
+    const replica = Replica.open(store, { snapshotEvery: 10 });
+    const savedAt = (): number | undefined => store.treeStore?.treeSnapshot()?.seq;
+    replica.write(Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: 'v' })));
+    assert.equal(savedAt(), 400, 'the first 400 keys: one batch of more than 10 changes');
+    // 400 keys: the next snapshot waits for 100 changes, not 10.
+    for (let i = 0; i < 99; i++) replica.write([{ key: `k${i}`, value: 'w' }]);
+    assert.equal(savedAt(), 400, 'after 99 changes the snapshot is the old one');
+    replica.write([{ key: 'k99', value: 'w' }]);
+    assert.equal(savedAt(), 500, 'the 100th change saves one');
+  } finally {
+    store.close();
+  }
+});
