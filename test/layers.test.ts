@@ -12,7 +12,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CORE = join(ROOT, 'engine', 'core');
 // Hashing is computation, not I/O; everything else of Node's is off limits for core.
 // node-diff3 is pure computation too (line diff and 3-way merge, no I/O): text-merge.ts uses it.
-const CORE_ALLOWED_BUILTINS = new Set(['node:crypto', 'node-diff3']);
+// Computation only: hashing, frame compression, and the line diff of the text merge.
+const CORE_ALLOWED_BUILTINS = new Set(['node:crypto', 'node:zlib', 'node-diff3']);
 const CORE_FORBIDDEN_GLOBALS = /\b(setTimeout|setInterval|setImmediate|queueMicrotask|Date\.now|performance\.now|Math\.random|process\.|fetch\()/;
 
 function tsFiles(dir: string): string[] {
@@ -51,7 +52,7 @@ test('the import scanner sees static, type-only, re-exported and dynamic imports
   assert.deepEqual(importsOf(src).sort(), ['../b.ts', './a.ts', './c.ts', './side.ts', 'node:fs']);
 });
 
-test('engine/core imports only engine/core (and node:crypto for hashing)', () => {
+test('engine/core imports only engine/core (and node:crypto, node:zlib for hashing and compression)', () => {
   const files = tsFiles(CORE);
   assert.ok(files.length >= 10, `core has its modules (${files.length})`);
   const bad: string[] = [];
