@@ -39,8 +39,9 @@ export interface AutosaverOptions {
   /** The editor's text changed because the host's answer carried a merged remote change. */
   readonly onMerged?: (fields: Fields) => void;
   /**
-   * Asked right before a remote change is merged into the typing: the editor reports any input
-   * it has on screen but not yet reported (through edit()), so the merge starts from it.
+   * Asked right before a remote change is applied to the editor's text (replacing it or merged
+   * into the typing): the editor reports any input it has on screen but not yet reported
+   * (through edit()), so what follows starts from it.
    */
   readonly beforeMerge?: () => void;
 }
@@ -124,6 +125,9 @@ export class Autosaver {
       this.remoteWhileSaving = true;
       return false;
     }
+    // A keystroke on screen but not reported yet makes the text dirty: read it first, or the
+    // remote text would replace it (and the editor would put it back in the wrong place).
+    this.opts.beforeMerge?.();
     if (!this.dirty()) {
       const changed = note.title !== this.current.title || note.body !== this.current.body;
       this.current = { title: note.title, body: note.body };

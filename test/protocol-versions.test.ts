@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { zstdCompressSync } from 'node:zlib';
 import { AntiEntropySession } from '../engine/core/anti-entropy.ts';
-import { ByteWriter } from '../engine/core/bytes.ts';
 import { ProtocolError } from '../engine/core/errors.ts';
 import { decodeFrame, encodeStep, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_VERSIONS, type Step } from '../engine/core/protocol.ts';
-import { initiateOver, olderVersionOffered, respondOver, type FrameLink, type SessionOutcome } from '../engine/net/ae-link.ts';
+import { initiateOver, olderVersionOffered, type SessionOutcome } from '../engine/net/ae-link.ts';
 import type { Replica } from '../engine/replica.ts';
 import { syncPair } from '../engine/sync-pair.ts';
 import { linkPair } from './frame-links.ts';
+import { serveAsVersionOne } from './version-one-app.ts';
 import { A, B, keyIdOf, replica, SALT } from './protocol-helpers.ts';
 
 /** Two replicas that share 200 keys and differ in a few, so a merkle descent lists keys. */
@@ -25,40 +25,6 @@ function differing(): { a: Replica; b: Replica } {
   a.write([{ key: 'shared/7', value: 'edited on a' }, { key: 'only/a', value: 'a' }]);
   b.write([{ key: 'shared/9', value: 'edited on b' }, { key: 'only/b', value: 'b' }]);
   return { a, b };
-}
-
-/** What an app that speaks only version 1 answers a hello of any other version: ERROR version [1]. */
-function versionOneOnlyFault(): Uint8Array {
-  return new ByteWriter().u8(1).u8(3).u8(0).u8(0).string('peer speaks anti-entropy protocol version 2; this app speaks 1').u8(1).u8(1).finish();
-}
-
-/** The far end of a link played by an app that speaks only version 1. */
-async function versionOneApp(r: Replica, link: FrameLink, signal: AbortSignal): Promise<'refused' | SessionOutcome> {
-  const hello = await link.next(signal);
-  if (hello === null) throw new Error('no hello');
-  if (hello[0] !== 1) {
-    await link.send(versionOneOnlyFault());
-    await link.close();
-    return 'refused';
-  }
-  // Version 1 as an old app speaks it: this app's responder does exactly that for a v1 hello.
-  const [replay, rest] = linkPair();
-  void replay.send(hello);
-  void (async () => {
-    for (;;) {
-      const f = await replay.next(signal);
-      if (f === null) break;
-      await link.send(f);
-    }
-  })();
-  void (async () => {
-    for (;;) {
-      const f = await link.next(signal).catch(() => null);
-      if (f === null) break;
-      await replay.send(f);
-    }
-  })();
-  return respondOver(r, rest, signal);
 }
 
 describe('R-VER-1/2 versions 1 and 2', () => {
@@ -106,7 +72,7 @@ describe('R-VER-1/2 versions 1 and 2', () => {
     const { a, b } = differing();
     const signal = AbortSignal.timeout(5_000);
     const [la, lb] = linkPair();
-    const [first, old] = await Promise.all([initiateOver(a, la, { peerReplica: B }, signal), versionOneApp(b, lb, signal)]);
+    const [first, old] = await Promise.all([initiateOver(a, la, { peerReplica: B }, signal), serveAsVersionOne(b, lb, signal)]);
     assert.equal(old, 'refused');
     assert.equal(first.ok, false);
     assert.equal(first.error?.code, 'E_PROTOCOL_VERSION');
@@ -115,7 +81,7 @@ describe('R-VER-1/2 versions 1 and 2', () => {
     assert.equal(version, 1);
 
     const [lc, ld] = linkPair();
-    const [second, served] = await Promise.all([initiateOver(a, lc, { peerReplica: B, version: version! }, signal), versionOneApp(b, ld, signal)]);
+    const [second, served] = await Promise.all([initiateOver(a, lc, { peerReplica: B, version: version! }, signal), serveAsVersionOne(b, ld, signal)]);
     assert.ok(second.ok, second.error?.message);
     assert.ok(served !== 'refused' && served.ok);
     assert.deepEqual(a.tree.root(), b.tree.root());
