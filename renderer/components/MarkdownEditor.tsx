@@ -10,7 +10,7 @@ import { markdownKeymap, markdownLanguage, pasteURLAsLink } from '@codemirror/la
 import { defaultHighlightStyle, HighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror/language';
 import { Annotation, EditorState, Prec, type Extension } from '@codemirror/state';
 import { EditorView, keymap, placeholder } from '@codemirror/view';
-import { forwardRef, useEffect, useImperativeHandle, useRef } from 'react';
+import { forwardRef, useEffect, useImperativeHandle, useLayoutEffect, useRef } from 'react';
 
 export interface MarkdownEditorHandle {
   focus(): void;
@@ -146,7 +146,10 @@ export const MarkdownEditor = forwardRef<MarkdownEditorHandle, MarkdownEditorPro
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
-  useEffect(() => {
+  // A layout effect: it runs in the task that rendered the value. A passive effect runs later,
+  // after the browser may have handled a keystroke; it would then see this render's value as
+  // different from the typed text and put the older text back (moving the key after the cursor).
+  useLayoutEffect(() => {
     const view = viewRef.current;
     if (!view) return;
     if (keyRef.current !== props.docKey) {

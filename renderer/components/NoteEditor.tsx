@@ -59,7 +59,10 @@ export const NoteEditor = forwardRef<NoteEditorHandle, Props>(function NoteEdito
   /** Shows the saver's text after a remote change: the editor at once (see setValue), then state. */
   const show = (f: Fields): void => {
     editorRef.current?.setValue(f.body);
-    setFields(f);
+    // Read when React renders, not now: a key typed before that render is in the saver but not
+    // in `f`, and rendering `f` would take it out of the editor again (and put it back after the
+    // cursor once the typing's own render came).
+    setFields(() => saver.current?.fields() ?? f);
   };
 
   useImperativeHandle(ref, () => ({
