@@ -146,9 +146,11 @@ function stringSize(s: string): number {
 
 /**
  * Reads and fully validates one record. Anything a correct peer could not have produced is a
- * ProtocolError; the returned state is in canonical order.
+ * ProtocolError; the returned state is in canonical order. With `remember` (records from a peer,
+ * about to be stored), canonical bytes are kept for encodeRecord to return (knownEncoding): a
+ * weak reference per record, which costs store reads more than it could ever save them.
  */
-export function readRecord(r: ByteReader): KeyRecord {
+export function readRecord(r: ByteReader, remember = false): KeyRecord {
   const start = r.offset;
   const longVarints = r.longVarints;
   const key = r.string('key', MAX_KEY_BYTES);
@@ -182,6 +184,7 @@ export function readRecord(r: ByteReader): KeyRecord {
   }
   if (r.longVarints !== longVarints || !inCanonicalOrder(devices, versions)) return { key, state: canonicalState(context, versions) };
   // Devices came sorted and versions winner first: the objects as read are the canonical state.
+  if (!remember) return { key, state: { context, versions } };
   for (const v of versions) Object.freeze(v);
   const state: KeyState = Object.freeze({ context: Object.freeze(context), versions: Object.freeze(versions) as Version[] });
   decodedFrom.set(state, { key, bytes: r.keep(start) });

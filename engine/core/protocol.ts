@@ -537,7 +537,7 @@ export function decodeFrame(frame: Uint8Array, width: number | null, version = P
 
 function readRecords(r: ByteReader, budget: Budget): KeyRecord[] {
   const records: KeyRecord[] = [];
-  for (let i = budget.take(r.varint('record count'), 'records'); i > 0; i--) records.push(readRecord(r));
+  for (let i = budget.take(r.varint('record count'), 'records'); i > 0; i--) records.push(readRecord(r, true));
   return records;
 }
 

@@ -47,7 +47,7 @@ export function decodeRumor(bytes: Uint8Array, vault: string): Rumor {
   const from = toHex(r.bytes(VAULT_ID_BYTES, 'vault id'));
   if (from !== vault) throw new ProtocolError('E_FRAME_MALFORMED', `rumor for vault ${from}, not ours`);
   const records: KeyRecord[] = [];
-  for (let n = r.varint('record count', MAX_RUMOR_ENTRIES); n > 0; n--) records.push(readRecord(r));
+  for (let n = r.varint('record count', MAX_RUMOR_ENTRIES); n > 0; n--) records.push(readRecord(r, true));
   const notices: Notice[] = [];
   for (let n = r.varint('notice count', MAX_RUMOR_ENTRIES); n > 0; n--) {
     const key = r.string('notice key', MAX_KEY_BYTES);
