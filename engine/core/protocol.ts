@@ -12,7 +12,7 @@ import { FANOUT, MAX_PATH_DEPTH, type Path } from './merkle.ts';
 
 /** The version this app opens sessions in. */
 export const PROTOCOL_VERSION = 2;
-/** Versions this app answers (R-VER-1), newest first. 2 differs from 1 only in key ids (KEY_ID_BYTES). */
+/** Versions this app answers (R-VER-1), newest first. 2 differs from 1 in key ids (keyIdBytes) and compressed frames. */
 export const SUPPORTED_VERSIONS: readonly number[] = [2, 1];
 
 /** Bytes of a salted key id in LIST, WANT and SUMMARY sections. */
