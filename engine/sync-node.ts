@@ -340,6 +340,8 @@ export class SyncNode {
       if (this.stopped) return;
       this.scheduler.stop();
       this.redialer.stop();
+      // Acknowledgements owed to the old vault's connections: none of them carries over.
+      this.acks.stop();
       await this.p2p.stop();
       this.vault = await openVault(this.opts.dataDir, { join: { secret }, replace: true });
       this.p2p = await SyncNode.createP2P(this.opts, this.vault, this.settings);
@@ -368,6 +370,7 @@ export class SyncNode {
     this.forgotten.add(peerId);
     this.book.forget(peerId);
     this.redialer.forget(peerId);
+    this.acks.forget(peerId);
     this.peers.delete(peerId);
     const connected = this.p2p.connectedPeers().map((p) => p.peerId).filter((p) => p !== peerId);
     const results = await Promise.all(connected.map(async (p) => [p, await offerRotation(this.p2p, p, offer)] as const));
@@ -483,15 +486,16 @@ export class SyncNode {
 
   /** One session we initiate: whether it ended well, or 'busy' when one between us was already running. */
   private async syncWith(peer: string): Promise<boolean | 'busy'> {
-    if (this.stopped) return false;
+    if (this.stopped || this.forgotten.has(peer)) return false;
     if (this.busy.has(peer)) return 'busy';
     this.busy.set(peer, { dir: 'out', since: this.now() });
     const signal = AbortSignal.timeout(this.opts.sessionTimeoutMs ?? 30_000);
+    const p2p = this.p2p;
     try {
       // The replica remembered with its watermark lets the first session after a restart send a cursor.
-      const peerReplica = this.peerInfo(peer).replica ?? this.marks.get(peer)?.replica;
+      const peerReplica = this.peers.get(peer)?.replica ?? this.marks.get(peer)?.replica;
       const session = async (version: number | undefined): Promise<SessionOutcome> => {
-        const stream = await this.p2p.open(peer, ANTI_ENTROPY_PROTOCOL, signal);
+        const stream = await p2p.open(peer, ANTI_ENTROPY_PROTOCOL, signal);
         return initiateOver(this.replica, stream, { peerReplica, version }, signal, this.transferListener(peer));
       };
       let outcome = await session(this.olderProtocol.get(peer));
@@ -504,7 +508,7 @@ export class SyncNode {
       }
       // Both ends opened a session at once and the peer's goes ahead: nothing failed.
       if (outcome.error?.details.fault === 'busy') return 'busy';
-      this.record(peer, outcome);
+      this.record(p2p, peer, outcome);
       return outcome.ok;
     } catch (e) {
       log.warn('anti-entropy could not start', { peer, error: e });
@@ -524,14 +528,22 @@ export class SyncNode {
       return;
     }
     this.busy.set(peer, { dir: 'in', since: this.now() });
+    const p2p = this.p2p;
     try {
-      this.record(peer, await respondOver(this.replica, stream, signal, this.transferListener(peer)));
+      this.record(p2p, peer, await respondOver(this.replica, stream, signal, this.transferListener(peer)));
     } finally {
       if (this.busy.get(peer)?.dir === 'in') this.busy.delete(peer);
     }
   }
 
-  private record(peer: string, o: SessionOutcome): void {
+  /** Records a session that ran on the node `p2p`. */
+  private record(p2p: P2PNode, peer: string, o: SessionOutcome): void {
+    if (p2p !== this.p2p) {
+      // The vault key changed while it ran: its peer belongs to the old vault (a device just
+      // forgotten, say), and recording the session would list that device again.
+      if (this.transfers.delete(peer)) this.changed();
+      return;
+    }
     const s = o.stats;
     const summary: SessionSummary = {
       peer, role: s.role, mode: s.used ?? s.requested, ok: o.ok, error: o.error ? `${o.error.code}: ${o.error.message}` : null,

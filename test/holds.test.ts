@@ -164,6 +164,13 @@ describe('R-HOLD-4: gossip acknowledgement', () => {
     advanceTo(30_000);
     assert.equal(fired.length, 2, 'stopped: nothing fires');
     assert.equal(acks.pending, 0);
+    // A forgotten device is owed nothing; the others keep theirs.
+    acks.heard('gone');
+    acks.heard('kept');
+    acks.forget('gone');
+    acks.forget('never heard');
+    advanceTo(40_000);
+    assert.deepEqual(fired.slice(2), [['kept', 31_000]]);
   });
 });
 

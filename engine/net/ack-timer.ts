@@ -41,6 +41,14 @@ export class AckTimer {
     this.waiting.set(peer, { since, handle });
   }
 
+  /** No acknowledgement for `peer` any more (a forgotten device). */
+  forget(peer: string): void {
+    const w = this.waiting.get(peer);
+    if (w === undefined) return;
+    this.opts.clearTimer(w.handle);
+    this.waiting.delete(peer);
+  }
+
   /** Pending acknowledgements, for tests and the debug panel. */
   get pending(): number {
     return this.waiting.size;
