@@ -206,13 +206,24 @@ function iso(ms: number): string {
 }
 
 /**
+ * `id: <id>`, quoted when YAML would read the bare id as something else: a hex id such as
+ * `1e49315218218468` or `1234567890123456` is a number to YAML, and an import would then leave the
+ * line in the body and give the note a new id (a duplicate on re-import).
+ */
+function idLine(id: string): string {
+  const bare = `id: ${id}\n`;
+  const data = parseBlock({ open: '---\n', lines: [bare], close: '---\n', rest: '' });
+  return data?.id === id ? bare : `id: ${JSON.stringify(id)}\n`;
+}
+
+/**
  * The file for a note: our keys in front matter, then the body. When the body opens with a block
  * of its own that holds none of our keys, our keys go into that block (one block, as other apps
  * expect), and parseMarkdown takes exactly them out again.
  */
 export function renderMarkdown(note: ExportedNote): string {
   const ours = [
-    ...(note.id === undefined ? [] : [`id: ${note.id}\n`]),
+    ...(note.id === undefined ? [] : [idLine(note.id)]),
     // JSON strings are YAML double-quoted scalars: any title, quotes and all, reads back the same.
     `title: ${JSON.stringify(note.title)}\n`,
     `created: ${iso(note.created)}\n`,
