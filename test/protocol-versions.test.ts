@@ -27,6 +27,14 @@ function differing(): { a: Replica; b: Replica } {
   return { a, b };
 }
 
+/** A version 1 session opened on differing replicas, and the first frame its responder sent back. */
+function versionOneReply(): { init: AntiEntropySession; reply: Uint8Array } {
+  const { a, b } = differing();
+  const { session: init, frames } = AntiEntropySession.initiate(a, { salt: SALT, mode: 'merkle', version: 1 });
+  const resp = AntiEntropySession.respond(b);
+  return { init, reply: frames.flatMap((f) => resp.receive(f))[0] };
+}
+
 describe('R-VER-1/2 versions 1 and 2', () => {
   test('sessions open in version 2 with 3-byte key ids; a version 1 hello is answered in version 1 with 4-byte ids', () => {
     assert.equal(PROTOCOL_VERSION, 2);
@@ -57,11 +65,8 @@ describe('R-VER-1/2 versions 1 and 2', () => {
   });
 
   test('a frame of the other version inside a session is refused', () => {
-    const { a, b } = differing();
-    const { session: init, frames } = AntiEntropySession.initiate(a, { salt: SALT, mode: 'merkle', version: 1 });
-    const resp = AntiEntropySession.respond(b);
-    const reply = frames.flatMap((f) => resp.receive(f));
-    const other = reply[0].slice();
+    const { init, reply } = versionOneReply();
+    const other = reply.slice();
     other[0] = 2;
     init.receive(other);
     assert.equal(init.status, 'failed');
@@ -142,11 +147,8 @@ describe('R-VER-1/2 versions 1 and 2', () => {
   });
 
   test('COMPRESSED is not a version 1 flag', () => {
-    const { a, b } = differing();
-    const { session: init, frames } = AntiEntropySession.initiate(a, { salt: SALT, mode: 'merkle', version: 1 });
-    const resp = AntiEntropySession.respond(b);
-    const reply = frames.flatMap((f) => resp.receive(f));
-    const flagged = reply[0].slice();
+    const { init, reply } = versionOneReply();
+    const flagged = reply.slice();
     flagged[2] |= 64;
     init.receive(flagged);
     assert.equal(init.status, 'failed');

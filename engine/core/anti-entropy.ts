@@ -586,7 +586,7 @@ export class AntiEntropySession {
     if (state !== undefined) out.records.set(key, { key, state });
   }
 
-  private addRecords(out: Out, records: readonly WireRecord[]): void {
+  private addRecords(out: Out, records: readonly KeyRecord[]): void {
     for (const r of records) if (!out.records.has(r.key)) out.records.set(r.key, r);
   }
 
@@ -652,7 +652,7 @@ interface Out {
   recent: boolean;
   rootCheck: Summary | null;
   /** By key, so a record is sent at most once per message whatever asked for it. */
-  records: Map<string, WireRecord>;
+  records: Map<string, KeyRecord>;
   /** Every record this replica holds goes with the message (the peer holds nothing there). */
   everything: boolean;
   nodes: Expansion[];
@@ -676,7 +676,7 @@ function everything(source: SyncSource): WireRecord[] {
   }
 }
 
-function byKey(a: WireRecord, b: WireRecord): number {
+function byKey(a: KeyRecord, b: KeyRecord): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
