@@ -222,26 +222,36 @@ function syncDir(dir: string): void {
   }
 }
 
+/**
+ * The statements a commit of records and notes runs, exported so the write benchmark can time
+ * exactly this SQL on its own (bench/write-throughput.ts).
+ */
+export const WRITE_SQL = {
+  put: 'INSERT INTO records (key, state, hash, seq) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, hash = excluded.hash, seq = excluded.seq',
+  upsertDoc: `INSERT INTO docs (id, title, body, updated, created, trashed, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, updated = excluded.updated,
+        created = excluded.created, trashed = excluded.trashed, conflicted = excluded.conflicted`,
+  setClock: 'UPDATE meta SET clock_wall = ?, clock_counter = ?, clock_device = ? WHERE id = 1',
+} as const;
+
 function prepareStatements(db: DatabaseSync) {
   return {
     get: db.prepare('SELECT state FROM records WHERE key = ?'),
-    put: db.prepare('INSERT INTO records (key, state, hash, seq) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, hash = excluded.hash, seq = excluded.seq'),
+    put: db.prepare(WRITE_SQL.put),
     count: db.prepare('SELECT count(*) AS n FROM records'),
     snapshot: db.prepare('SELECT seq, data, crc FROM tree_snapshot WHERE id = 1'),
     saveSnapshot: db.prepare('INSERT INTO tree_snapshot (id, seq, data, crc) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, data = excluded.data, crc = excluded.crc'),
     maxSeq: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM records'),
     changes: db.prepare('SELECT key, seq FROM records WHERE seq > ? ORDER BY seq LIMIT ?'),
     meta: db.prepare('SELECT replica_id, clock_wall, clock_counter, clock_device FROM meta WHERE id = 1'),
-    setClock: db.prepare('UPDATE meta SET clock_wall = ?, clock_counter = ?, clock_device = ? WHERE id = 1'),
+    setClock: db.prepare(WRITE_SQL.setClock),
     cursor: db.prepare('SELECT seq FROM cursors WHERE replica = ?'),
     setCursor: db.prepare('INSERT INTO cursors (replica, seq) VALUES (?, ?) ON CONFLICT (replica) DO UPDATE SET seq = excluded.seq'),
     watermarks: db.prepare('SELECT peer, replica, seq, at FROM watermarks'),
     setWatermark: db.prepare('INSERT INTO watermarks (peer, replica, seq, at) VALUES (?, ?, ?, ?) ON CONFLICT (peer) DO UPDATE SET replica = excluded.replica, seq = excluded.seq, at = excluded.at'),
     lastSeqUnder: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM records WHERE key >= ? AND key < ?'),
     doc: db.prepare('SELECT id, title, body, updated, created, trashed, conflicted FROM docs WHERE id = ?'),
-    upsertDoc: db.prepare(`INSERT INTO docs (id, title, body, updated, created, trashed, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, updated = excluded.updated,
-        created = excluded.created, trashed = excluded.trashed, conflicted = excluded.conflicted`),
+    upsertDoc: db.prepare(WRITE_SQL.upsertDoc),
     search: db.prepare(`SELECT d.id, d.title, snippet(docs_fts, 1, '', '', '…', 16) AS snippet
       FROM docs_fts JOIN docs d ON d.n = docs_fts.rowid
       WHERE docs_fts MATCH ? AND d.trashed = 0
