@@ -154,6 +154,14 @@ export class Replica implements SyncSource {
     return this.tree.has(key) ? this.storage.get(key) : undefined;
   }
 
+  /** The stored states of `keys` (those stored), read in one go. */
+  private states(keys: readonly string[]): Map<string, KeyState> {
+    const stored = keys.filter((k) => this.tree.has(k));
+    if (stored.length !== 1) return this.storage.getMany(stored);
+    const state = this.storage.get(stored[0]);
+    return state === undefined ? new Map() : new Map([[stored[0], state]]);
+  }
+
   seq(): number {
     return this.storage.seq();
   }
@@ -214,9 +222,10 @@ export class Replica implements SyncSource {
     const superseded: HistoryEntry[] = [];
     const contexts: VersionContext[] = [];
     const at = this.now();
+    const stored = this.states(writes.map((w) => w.key));
     for (const w of writes) {
       last = tick(last, this.replicaId, this.now());
-      const current = this.get(w.key);
+      const current = stored.get(w.key);
       const delta = w.supersede !== undefined
         ? baseDelta(current, last, w.value, w.supersede)
         : w.mode === 'keep-conflicts' ? editDelta(current, last, w.value) : writeDelta(current, last, w.value);
@@ -286,8 +295,9 @@ export class Replica implements SyncSource {
     const singles = new Map<string, KeyRecord[]>();
     let last = this.last;
     const now = this.now();
+    const stored = this.states(records.map((r) => r.key));
     for (const r of records) {
-      if (!before.has(r.key)) before.set(r.key, this.get(r.key));
+      if (!before.has(r.key)) before.set(r.key, stored.get(r.key));
       if (r.state.versions.length === 1 && this.tracks(r.key)) {
         const list = singles.get(r.key);
         if (list === undefined) singles.set(r.key, [r]);

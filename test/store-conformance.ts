@@ -108,6 +108,13 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       const later = writeDelta(conflict, stamp(5000, C), 'resolved');
       store.commit({ puts: [putOf('two', later)] });
       assertSameState(store.get('two'), later, 'overwrite');
+
+      const many = store.getMany(['ü/🦊', 'three', 'two', 'one', 'two', 'a"quote\\', '']);
+      assert.deepEqual([...many.keys()].sort(), ['one', 'two', 'ü/🦊'].sort(), 'getMany returns the stored keys asked for, each once');
+      assertSameState(many.get('two'), later, 'getMany: overwrite');
+      assertSameState(many.get('ü/🦊'), unicode, 'getMany: unicode key and value');
+      assertSameState(many.get('one'), single, 'getMany: single');
+      assert.equal(store.getMany([]).size, 0);
     }));
 
     test('every put gets the next sequence number, and only puts do', withStore(({ store }) => {

@@ -8,8 +8,7 @@
 // level. Digests and key ids are salted per session, so a truncated-digest collision that hides
 // a difference once is not repeated by the next session.
 
-import { hash } from 'node:crypto';
-import { encodedSize, type KeyRecord, type StoredSnapshot, type WireRecord } from './codec.ts';
+import { encodedSize, sha256Prefix, type KeyRecord, type StoredSnapshot, type WireRecord } from './codec.ts';
 import { EngineError, ProtocolError, ValidationError } from './errors.ts';
 import { MAX_PATH_DEPTH, type MerkleView, type Path } from './merkle.ts';
 import {
@@ -688,11 +687,14 @@ function addWant(out: Out, path: Path, id: number): void {
 }
 
 function salted(salt: Uint8Array, data: Uint8Array, width: number): Uint8Array {
-  return hash('sha256', Buffer.concat([salt, data]), 'buffer').subarray(0, width);
+  return sha256Prefix(Buffer.concat([salt, data]), width);
 }
 
 function keyId(salt: Uint8Array, keyHash: Uint8Array, version: number): number {
-  return hash('sha256', Buffer.concat([salt, ID_DOMAIN, keyHash]), 'buffer').readUIntBE(0, keyIdBytes(version));
+  const digest = sha256Prefix(Buffer.concat([salt, ID_DOMAIN, keyHash]), keyIdBytes(version));
+  let id = 0;
+  for (const b of digest) id = id * 256 + b;
+  return id;
 }
 
 const ID_DOMAIN = Buffer.from([0x6b]);

@@ -77,6 +77,24 @@ export class ByteWriter {
   }
 
   string(s: string): this {
+    // Short text that is all ASCII (keys, dates, flags, most titles) is copied one unit per byte:
+    // cheaper than setting up encodeInto. Anything else takes the general path below.
+    if (s.length < 0x80) {
+      this.ensure(1 + s.length);
+      const start = this.length;
+      const buf = this.buf;
+      buf[start] = s.length;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + 1 + i] = c;
+      }
+      if (i === s.length) {
+        this.length = start + 1 + s.length;
+        return this;
+      }
+    }
     // Encoded in place (no temporary copy) behind room for the longest length prefix it could
     // need; when the real length needs fewer bytes, the text moves back so the varint stays minimal.
     // Room for ASCII first (the common case), and at least varint()'s own reservation, so
@@ -94,6 +112,15 @@ export class ByteWriter {
     this.varint(written);
     this.length += written;
     return this;
+  }
+
+  /** Empties the writer for reuse; a buffer grown past `keepBytes` is dropped, not kept. */
+  reset(keepBytes: number): void {
+    this.length = 0;
+    if (this.buf.length > keepBytes) {
+      this.buf = new Uint8Array(keepBytes);
+      this.view = new DataView(this.buf.buffer);
+    }
   }
 
   /** A copy of what was written. */

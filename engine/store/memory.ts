@@ -340,6 +340,15 @@ export class MemoryStore implements Storage {
     return e === undefined ? undefined : decodeRecord(Buffer.from(e.bin.slice(HASH_BYTES), 'latin1')).state;
   }
 
+  getMany(keys: readonly string[]): Map<string, KeyState> {
+    const out = new Map<string, KeyState>();
+    for (const key of keys) {
+      const state = this.get(key);
+      if (state !== undefined) out.set(key, state);
+    }
+    return out;
+  }
+
   commit(batch: CommitBatch): Uint8Array[] {
     this.open();
     const b = validateBatch(batch);

@@ -237,6 +237,8 @@ export const WRITE_SQL = {
 function prepareStatements(db: DatabaseSync) {
   return {
     get: db.prepare('SELECT state FROM records WHERE key = ?'),
+    // One statement for any number of keys: the list travels as one JSON array.
+    getMany: db.prepare('SELECT key, state FROM records WHERE key IN (SELECT value FROM json_each(?))'),
     put: db.prepare(WRITE_SQL.put),
     count: db.prepare('SELECT count(*) AS n FROM records'),
     snapshot: db.prepare('SELECT seq, data, crc FROM tree_snapshot WHERE id = 1'),
@@ -327,6 +329,14 @@ export class SqliteStore implements Storage {
   get(key: string): KeyState | undefined {
     const row = this.open().get.get(key) as { state: Uint8Array } | undefined;
     return row === undefined ? undefined : decodeRecord(row.state).state;
+  }
+
+  getMany(keys: readonly string[]): Map<string, KeyState> {
+    const sql = this.open();
+    const out = new Map<string, KeyState>();
+    if (keys.length === 0) return out;
+    for (const row of sql.getMany.all(JSON.stringify(keys)) as unknown as { key: string; state: Uint8Array }[]) out.set(row.key, decodeRecord(row.state).state);
+    return out;
   }
 
   commit(batch: CommitBatch): Uint8Array[] {
