@@ -164,8 +164,10 @@ export class MerkleTree implements MerkleView {
     } else {
       const at = slot * HASH_BYTES;
       const delta = new Uint8Array(HASH_BYTES);
-      for (let i = 0; i < HASH_BYTES; i++) delta[i] = this.leaves[at + i] ^ leaf[i];
-      this.leaves.set(leaf.subarray(0, HASH_BYTES), at);
+      for (let i = 0; i < HASH_BYTES; i++) {
+        delta[i] = this.leaves[at + i] ^ leaf[i];
+        this.leaves[at + i] = leaf[i];
+      }
       this.apply(this.keyHashes, at, delta, 0);
     }
   }
@@ -334,8 +336,11 @@ export class MerkleTree implements MerkleView {
   private insert(key: string, h: Uint8Array, leaf: Uint8Array): void {
     const slot = this.count;
     this.reserve(slot + 1);
-    this.keyHashes.set(h.subarray(0, HASH_BYTES), slot * HASH_BYTES);
-    this.leaves.set(leaf.subarray(0, HASH_BYTES), slot * HASH_BYTES);
+    const at = slot * HASH_BYTES;
+    for (let i = 0; i < HASH_BYTES; i++) {
+      this.keyHashes[at + i] = h[i];
+      this.leaves[at + i] = leaf[i];
+    }
     this.count++;
     this.tableInsert(slot);
     this.name(slot, key);
