@@ -33,11 +33,14 @@ import { fileURLToPath } from 'node:url';
 import { parseNoteKey } from '../engine/notes.ts';
 import { SyncNode } from '../engine/sync-node.ts';
 import { openVault, type Vault } from '../engine/net/vault.ts';
+import { startStackPeer } from './gossip-stack-peer.ts';
 
 export interface GossipConfig {
   readonly label: string;
   /** SyncNode rumorBatchMs: how long a local write waits for more typing before it is published. */
   readonly rumorBatchMs: number;
+  /** Peers run the libp2p stack alone, no engine (bench/gossip-stack-peer.ts): the yardstick. */
+  readonly stackOnly?: boolean;
 }
 
 export interface GossipLatencyOptions {
@@ -84,7 +87,7 @@ export interface GossipRow {
 // ---- the peer process ------------------------------------------------------------------------
 
 type ToPeer =
-  | { type: 'start'; dataDir: string; rumorBatchMs: number; heartbeatMs: number }
+  | { type: 'start'; dataDir: string; rumorBatchMs: number; heartbeatMs: number; stackOnly: boolean }
   | { type: 'dial'; addrs: string[] }
   | { type: 'write'; id: string; title: string; body: string }
   | { type: 'state' }
@@ -115,14 +118,44 @@ type FromPeer =
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 const NOTE_PREFIX = 'gl-';
 
+/** A peer of the stack-only yardstick: the same messages, answered by the bare libp2p stack. */
+async function stackPeerMain(m: Extract<ToPeer, { type: 'start' }>, send: (m: FromPeer) => void): Promise<(m: ToPeer) => Promise<void>> {
+  const seen = new Set<string>();
+  const peer = await startStackPeer(m.dataDir, m.heartbeatMs, (id) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    send({ type: 'seen', id, atUs: nowUs(), origin: 'gossip' });
+  });
+  send({ type: 'started', peerId: peer.peerId, addrs: peer.addresses().filter((a) => a.startsWith('/ip4/127.0.0.1/')) });
+  return async (msg) => {
+    if (msg.type === 'dial') {
+      const results = await Promise.allSettled(msg.addrs.map((a) => peer.dial(a)));
+      send({ type: 'dialed', failed: results.flatMap((r, i) => (r.status === 'rejected' ? [`${msg.addrs[i]}: ${(r.reason as Error).message}`] : [])) });
+    } else if (msg.type === 'write') {
+      const atUs = nowUs();
+      await peer.write(msg.id, msg.title, msg.body);
+      send({ type: 'wrote', id: msg.id, atUs });
+    } else if (msg.type === 'state') {
+      const cpu = process.cpuUsage();
+      send({ type: 'state', gossip: { ...peer.stats(), cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000 } });
+    } else if (msg.type === 'stop') {
+      await peer.stop();
+      process.exit(0);
+    }
+  };
+}
+
 async function peerMain(): Promise<void> {
   const send = (m: FromPeer): void => void process.send!(m);
   let node: SyncNode | null = null;
+  let stack: ((m: ToPeer) => Promise<void>) | null = null;
   process.on('message', (raw) => {
     const m = raw as ToPeer;
     void (async () => {
       try {
-        if (m.type === 'start') {
+        if (stack !== null) await stack(m);
+        else if (m.type === 'start' && m.stackOnly) stack = await stackPeerMain(m, send);
+        else if (m.type === 'start') {
           node = await SyncNode.start({
             dataDir: m.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false,
             rumorBatchMs: m.rumorBatchMs, heartbeatMs: m.heartbeatMs, antiEntropyIntervalMs: 3_600_000,
@@ -263,7 +296,7 @@ async function runConfig(cfg: GossipConfig, o: Required<Omit<GossipLatencyOption
     for (const d of dirs.slice(1)) await openVault(d, { join: first });
     for (let i = 0; i < o.peers; i++) peers.push(spawnPeer(i, onEvent));
     await Promise.all(peers.map(async (p, i) => {
-      const s = await p.request({ type: 'start', dataDir: dirs[i], rumorBatchMs: cfg.rumorBatchMs, heartbeatMs: 1000 }, 'started');
+      const s = await p.request({ type: 'start', dataDir: dirs[i], rumorBatchMs: cfg.rumorBatchMs, heartbeatMs: 1000, stackOnly: cfg.stackOnly === true }, 'started');
       p.peerId = s.peerId;
       p.addrs = s.addrs;
     }));
@@ -371,6 +404,7 @@ async function runConfig(cfg: GossipConfig, o: Required<Omit<GossipLatencyOption
 export const DEFAULT_GOSSIP_CONFIGS: readonly GossipConfig[] = [
   { label: 'default batch window', rumorBatchMs: 25 },
   { label: 'no batch window', rumorBatchMs: 0 },
+  { label: 'libp2p stack alone', rumorBatchMs: 0, stackOnly: true },
 ];
 
 export async function gossipLatencyRows(opts: GossipLatencyOptions = {}, log: (s: string) => void = () => undefined): Promise<GossipRow[]> {
