@@ -9,7 +9,7 @@ import { AckTimer } from './net/ack-timer.ts';
 import { BEHIND_COUNT_MAX, holding, holdOf } from './core/holds.ts';
 import { progressOf, reportable } from './core/transfer-progress.ts';
 import { WatermarkBook } from './watermark-book.ts';
-import { EngineError, ProtocolError, ValidationError } from './core/errors.ts';
+import { EngineError, ProtocolError, StoreError, ValidationError } from './core/errors.ts';
 import { decodeInvite, encodeInvite, MAX_INVITE_ADDRS } from './net/invite.ts';
 import { logger } from './log.ts';
 import { FANOUT } from './core/merkle.ts';
@@ -109,6 +109,8 @@ export class SyncNode {
   private readonly peers = new Map<string, PeerInfo>();
   private readonly sessions: SessionSummary[] = [];
   private readonly rejected: Record<string, number> = { gossip: 0, 'anti-entropy': 0 };
+  /** Valid rumors this device's store could not take. */
+  private unstored = 0;
   private readonly stateListeners = new Set<() => void>();
   private pending = new Map<string, KeyRecord>();
   private readonly book: DeviceBook;
@@ -467,7 +469,17 @@ export class SyncNode {
     if (this.opts.gossip === false) return 'ignore';
     try {
       const rumor = decodeRumor(bytes, this.vault.id);
-      this.replica.apply(rumor.records, 'gossip');
+      try {
+        this.replica.apply(rumor.records, 'gossip');
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        // Our store failed (full disk, a damaged file), not the rumor: it still goes on to the
+        // mesh and its sender is not blamed; anti-entropy brings it here again once we can store.
+        this.unstored++;
+        log.error('gossiped records could not be stored', { from, error: e });
+        this.changed();
+        return 'accept';
+      }
       // R-HOLD-4: once the rumors stop, one session with the peer proves what each side holds.
       this.acks.heard(from);
       // A value too large to gossip was announced; pull it from its author unless we have it.
@@ -666,7 +678,7 @@ export class SyncNode {
       peers,
       gossip: {
         topic: g.topic, topicPeers: g.topicPeers, meshPeers: g.meshPeers, messagesIn: g.received.accepted + g.received.rejected + g.received.ignored,
-        messagesOut: g.published, rejected: g.received.rejected, duplicates: g.duplicates,
+        messagesOut: g.published, rejected: g.received.rejected, duplicates: g.duplicates, unstored: this.unstored,
       },
       merkle: { root: Buffer.from(root.digest.subarray(0, STATUS_BYTES)).toString('hex'), keys: root.count, top: Array.from({ length: FANOUT }, (_, i) => tree.node([i]).count) },
       sessions: [...this.sessions],

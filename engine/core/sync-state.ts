@@ -108,6 +108,8 @@ export interface SyncState {
     readonly messagesOut: number;
     readonly rejected: number;
     readonly duplicates: number;
+    /** Valid rumors this device accepted but its store could not take (see the log); anti-entropy brings them again. */
+    readonly unstored: number;
   };
   readonly merkle: {
     /** First 8 bytes of our root digest (hex), comparable with each peer's `merkle.digest`. */

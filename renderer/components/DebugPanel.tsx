@@ -124,6 +124,7 @@ function GossipSection({ sync }: { sync: SyncState }) {
         <Stat label="Messages out" value={g.messagesOut} testId="gossip-out" />
         <Stat label="Rejected" value={g.rejected} testId="gossip-rejected" warn={g.rejected > 0} />
         <Stat label="Duplicates" value={g.duplicates} testId="gossip-duplicates" />
+        <Stat label="Not stored" value={g.unstored} testId="gossip-unstored" warn={g.unstored > 0} />
       </div>
       <p className="small muted">
         Malformed frames received:{' '}
