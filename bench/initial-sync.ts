@@ -64,6 +64,8 @@ export interface InitialSyncRow {
   /** The join only: the anti-entropy session's own message bytes (both ways) and duration. */
   sessionBytes: number | null;
   sessionMs: number | null;
+  /** The join only: the joiner's JS heap at its highest after a merge, over its heap before (MB). */
+  heapGrowthMB: number | null;
 }
 
 // ---- the source peer (child process) ----------------------------------------------------------
@@ -325,6 +327,7 @@ interface JoinResult {
   wireBytes: number;
   sessionBytes: number;
   sessionMs: number;
+  heapGrowthMB: number;
 }
 
 async function joinAndWait(source: Source, dataDir: string, timeoutMs: number, log: (s: string) => void): Promise<JoinResult> {
@@ -336,6 +339,9 @@ async function joinAndWait(source: Source, dataDir: string, timeoutMs: number, l
   dc.subscribe('net.server.socket', onSocket);
   let node: SyncNode | null = null;
   try {
+    (globalThis as { gc?: () => void }).gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    let heapPeak = heapBefore;
     const t0 = performance.now();
     let firstRecordMs = NaN;
     let ms = NaN;
@@ -355,6 +361,7 @@ async function joinAndWait(source: Source, dataDir: string, timeoutMs: number, l
     joiner.replica.onChange((e) => {
       if (e.origin === 'anti-entropy') commits++;
       if (Number.isNaN(firstRecordMs)) firstRecordMs = performance.now() - t0;
+      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
       check();
     });
     check();
@@ -376,7 +383,7 @@ async function joinAndWait(source: Source, dataDir: string, timeoutMs: number, l
     if (sockets.length === 0) throw new Error('no TCP connection to the source was seen');
     if (sockets.length > 1) log(`  initial sync: ${sockets.length} connections during the join (a reconnect); bytes are their sum\n`);
     return {
-      ms, startMs, commits, firstRecordMs, wireBytes: sockets.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0),
+      ms, startMs, commits, firstRecordMs, wireBytes: sockets.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0), heapGrowthMB: (heapPeak - heapBefore) / 1e6,
       sessionBytes: s ? s.bytesSent + s.bytesReceived : NaN, sessionMs: s ? s.durationMs : NaN,
     };
   } finally {
@@ -435,7 +442,7 @@ export async function initialSyncRows(opts: InitialSyncOptions = {}, log: (s: st
     const copyMs = median(copies);
 
     const base = { notes, records, MB: round(raw.length / 1e6, 2) };
-    const none = { startMs: null, firstRecordMs: null, sessionBytes: null, sessionMs: null };
+    const none = { startMs: null, firstRecordMs: null, sessionBytes: null, sessionMs: null, heapGrowthMB: null };
     const ratios = (ms: number, bytes: number) => ({ xCopy: round(ms / copyMs), xCopyMerge: round(ms / floorMs, 2), xFloor: round(ms / sqliteFloorMs, 2), xBytes: round(bytes / raw.length, 3) });
     return [
       { method: 'floor: raw SQLite + FTS5 insert', ...base, ms: round(sqliteFloorMs), wireBytes: 0, ...ratios(sqliteFloorMs, 0), xCopy: round(sqliteFloorMs / copyMs), xCopyMerge: null, xBytes: 0, commits: 1, ...none },
@@ -444,7 +451,7 @@ export async function initialSyncRows(opts: InitialSyncOptions = {}, log: (s: st
       { method: 'raw copy + decode + merge, key order', ...base, ms: round(keyOrderMs), wireBytes: raw.length, ...ratios(keyOrderMs, raw.length), commits: j.commits, ...none },
       {
         method: 'join: libp2p + anti-entropy', ...base, ms: round(j.ms), wireBytes: j.wireBytes, ...ratios(j.ms, j.wireBytes), commits: j.commits,
-        startMs: round(j.startMs), firstRecordMs: round(j.firstRecordMs), sessionBytes: j.sessionBytes, sessionMs: j.sessionMs,
+        startMs: round(j.startMs), firstRecordMs: round(j.firstRecordMs), sessionBytes: j.sessionBytes, sessionMs: j.sessionMs, heapGrowthMB: round(j.heapGrowthMB),
       },
     ];
   } finally {

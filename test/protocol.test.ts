@@ -538,6 +538,24 @@ test('R-REC-2 the initiator answers RECENT with its own changes (minus those jus
   assertConverged(a, b);
 });
 
+// The records of a message are kept for R-REC-2 only while it has at most 1,024 of them (so a long
+// transfer is never held whole in memory): past that, a RECENT message (possible with a large
+// recentMax) gets its own records echoed back. More bytes, same converged state.
+for (const [n, echoed] of [[1000, false], [1100, true]] as const) {
+  test(`R-REC-2 with a RECENT message of ${n} records: ${echoed ? 'past the kept 1,024, they travel back' : 'none of them travels back'}`, () => {
+    const { a, b } = met();
+    seed(a, ['a1']);
+    seed(b, range('b', n));
+    const r = run(a, b, { recentMax: 2000 });
+    assert.ok(r.ok);
+    const ms = messages(r);
+    assert.equal(ms[1].recent, true);
+    assert.equal(ms[1].records.length, n);
+    assert.equal(ms[2].records.length, echoed ? n + 1 : 1, 'a1, and with the echo every record just received');
+    assertConverged(a, b);
+  });
+}
+
 describe('R-REC-3 ROOT_CHECK equal ends with FIN; different continues as recent+merkle; no usable cursor means merkle', () => {
   test('equal ROOT_CHECK: the responder ends with an empty FIN, two round trips', () => {
     const { a, b } = met();

@@ -66,6 +66,12 @@ export const DEFAULTS = { width: 3, listMax: 32, recentMax: 32 } as const;
 /** A listing of this many entries still fits one frame (P-LIM-2), so listings are never split. */
 const MAX_LIST = 4096;
 const MAX_RECENT = 10_000;
+/**
+ * A message's records are kept for R-REC-2 while it has at most this many: a RECENT message
+ * carries the few changes since a cursor (32 by default), and holding every record of a long
+ * transfer (a whole vault for a new device) made the receiver's memory grow with the vault.
+ */
+const RECENT_ECHO_RECORDS = 1024;
 /** Received records held before merging, so memory stays bounded on a huge transfer. */
 export const INBOX_BYTES = 2 * 1024 * 1024;
 
@@ -133,6 +139,7 @@ export class AntiEntropySession {
   private inboxBytes = 0;
   private readonly inboxLimit: number;
   private message = new Map<string, KeyState>();
+  private messageRecords = 0;
   private readonly top = new Set<number>();
   /** This replica's log position when the hello was built (initiator) or answered (responder). */
   private helloSeq = 0;
@@ -603,17 +610,21 @@ export class AntiEntropySession {
    * than inboxLimit bytes wait), so one commit covers many frames and a note whose fields travel
    * in different frames is indexed once, not once per field. A chunk merged before a later bad
    * frame stays merged (R-ERR-1): each record is a valid state, so merging it is safe, and holding
-   * a whole transfer to undo it would make memory grow with the vault. Returns every record of
-   * the message so far.
+   * a whole transfer to undo it would make memory grow with the vault. Returns the records of
+   * the message so far, for R-REC-2, while it has at most RECENT_ECHO_RECORDS; past that, none (a
+   * RECENT message that long then gets its records echoed back: more bytes, never a wrong state).
    */
   private take(records: readonly KeyRecord[], last: boolean): Map<string, KeyState> {
     this.stats.recordsReceived += records.length;
+    this.messageRecords += records.length;
+    const keep = this.messageRecords <= RECENT_ECHO_RECORDS;
+    if (!keep && this.message.size > 0) this.message = new Map();
     for (const r of records) {
       const size = encodedSize(r);
       this.stats.recordBytesReceived += size;
       this.inboxBytes += size;
       this.inbox.push(r);
-      this.message.set(r.key, r.state);
+      if (keep) this.message.set(r.key, r.state);
     }
     if (last || this.inboxBytes > this.inboxLimit) {
       const batch = this.inbox;
@@ -622,7 +633,10 @@ export class AntiEntropySession {
       if (batch.length > 0) this.source.apply(batch);
     }
     const message = this.message;
-    if (last) this.message = new Map();
+    if (last) {
+      this.message = new Map();
+      this.messageRecords = 0;
+    }
     return message;
   }
 
