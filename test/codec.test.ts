@@ -288,7 +288,8 @@ test('a replica refuses an invalid write as a whole and changes nothing', () => 
 
 test('ByteWriter.string writes a minimal varint length and the UTF-8 bytes, around every prefix-size boundary', () => {
   // Strings are encoded in place behind room for the longest prefix, then moved back (issue 11).
-  const units = ['a', 'é', '€', '😀'];
+  // 'aé' and 'ab€' start as ASCII and leave the short-ASCII fast path partway (issue 11).
+  const units = ['a', 'é', '€', '😀', 'aé', 'ab€', 'abc😀'];
   const lengths = [0, 1, 2, 3, 42, 43, 63, 64, 127, 128, 129, 5461, 5462, 16383, 16384, 16385, 40000];
   for (const unit of units) {
     for (const n of lengths) {
@@ -305,4 +306,13 @@ test('ByteWriter.string writes a minimal varint length and the UTF-8 bytes, arou
       assert.equal(r.u8('b'), 9);
     }
   }
+});
+
+test('a bad string length is reported with the field it belongs to', () => {
+  const tooLong = new ByteWriter(8).varint(MAX_KEY_BYTES + 1).finish();
+  assert.throws(() => readRecord(new ByteReader(tooLong)), (e: unknown) => e instanceof ProtocolError && /^key length is \d+, more than the limit/.test(e.message));
+  const truncated = Uint8Array.of(0x80);
+  assert.throws(() => readRecord(new ByteReader(truncated)), (e: unknown) => e instanceof ProtocolError && /key length needs 1 bytes/.test(e.message));
+  const r = new ByteReader(new ByteWriter(8).varint(5).finish());
+  assert.throws(() => r.blob('value', 4), /value length is 5, more than the limit 4/);
 });

@@ -131,7 +131,8 @@ export class ByteWriter {
 
 export class ByteReader {
   private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  /** Made on first use: only 4-byte key ids read through it, and most readers read one record. */
+  private view: DataView | null = null;
   /** A plain Uint8Array over a whole buffer of its own: views into it can outlive the read. */
   private readonly ownBuffer: boolean;
   offset = 0;
@@ -140,7 +141,6 @@ export class ByteReader {
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     // A Buffer may be a slice of a shared pool that later allocations overwrite.
     this.ownBuffer = !Buffer.isBuffer(buf) && buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
   }
@@ -162,6 +162,7 @@ export class ByteReader {
 
   u32(what = 'u32'): number {
     this.need(4, what);
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     const v = this.view.getUint32(this.offset);
     this.offset += 4;
     return v;
@@ -191,7 +192,17 @@ export class ByteReader {
   }
 
   blob(what: string, max: number): Uint8Array {
-    return this.bytes(this.varint(`${what} length`, max), what);
+    // Every string of every record goes through here, so the error's label ("key length") is
+    // built only when there is an error: the length is read again with it, and fails the same way.
+    const at = this.offset;
+    let n: number;
+    try {
+      n = this.varint('length', max);
+    } catch {
+      this.offset = at;
+      n = this.varint(`${what} length`, max);
+    }
+    return this.bytes(n, what);
   }
 
   string(what: string, max: number): string {
