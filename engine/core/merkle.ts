@@ -154,8 +154,18 @@ export class MerkleTree implements MerkleView {
 
   /** Sets a key's leaf hash, or removes the key with `null`. */
   set(key: string, leaf: Uint8Array | null, hashOfKey?: Uint8Array): void {
-    const h = this.slots.has(key) || this.slots.size === this.count ? hashOfKey : (hashOfKey ?? keyHash(key));
-    const slot = this.slotOf(key, h);
+    // slotOf() inlined: one Map lookup per write, and the key hash only when it is needed.
+    let h = hashOfKey;
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      if (this.slots.size === this.count) {
+        slot = -1; // every name is known: a new key
+      } else {
+        h ??= keyHash(key);
+        slot = this.find(h, 0);
+        if (slot >= 0) this.name(slot, key);
+      }
+    }
     if (slot < 0) {
       if (leaf === null) return;
       this.insert(key, h ?? keyHash(key), leaf);
