@@ -127,6 +127,11 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.length);
   }
+
+  /** What was written, as a view: valid only until the writer is written to or reset again. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 export class ByteReader {

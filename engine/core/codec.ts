@@ -104,11 +104,28 @@ export function writeRecord(w: ByteWriter, rec: WireRecord): void {
   }
 }
 
-// Records are encoded into this one buffer and copied out at their exact size: one allocation per
-// record instead of a sized buffer, its view and the copy (half the cost of a small record).
-// Encoding is synchronous and calls nothing that could encode in between.
+// Records are encoded into this one buffer (encoding is synchronous and calls nothing that could
+// encode in between), then copied out at their exact size into a shared slab: a small ArrayBuffer
+// of its own costs more to allocate than encoding a small record does. Only encoded records live
+// in the slab, and they are short-lived (a store binds and drops them); a large record gets a
+// buffer of its own, so a kept one pins at most one slab.
 const scratch = new ByteWriter(64 * 1024);
 const SCRATCH_MAX = 1024 * 1024;
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function copyOut(bytes: Uint8Array): Uint8Array {
+  if (bytes.length > SLAB_BYTES / 16) return bytes.slice();
+  if (slabUsed + bytes.length > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + bytes.length);
+  out.set(bytes);
+  slabUsed += bytes.length;
+  return out;
+}
 
 export function encodeRecord(rec: KeyRecord): Uint8Array {
   // A copy: the caller owns what encodeRecord returns, and may change it.
@@ -116,7 +133,7 @@ export function encodeRecord(rec: KeyRecord): Uint8Array {
   if (known !== undefined) return new Uint8Array(known);
   scratch.reset(SCRATCH_MAX);
   writeRecord(scratch, rec);
-  return scratch.finish();
+  return copyOut(scratch.written());
 }
 
 /**
