@@ -156,10 +156,8 @@ export class Replica implements SyncSource {
 
   /** The stored states of `keys` (those stored), read in one go. */
   private states(keys: readonly string[]): Map<string, KeyState> {
-    const stored = keys.filter((k) => this.tree.has(k));
-    if (stored.length !== 1) return this.storage.getMany(stored);
-    const state = this.storage.get(stored[0]);
-    return state === undefined ? new Map() : new Map([[stored[0], state]]);
+    // The tree holds exactly the stored keys: new keys need no read at all.
+    return this.storage.getMany(keys.filter((k) => this.tree.has(k)));
   }
 
   seq(): number {

@@ -115,6 +115,8 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       assertSameState(many.get('ü/🦊'), unicode, 'getMany: unicode key and value');
       assertSameState(many.get('one'), single, 'getMany: single');
       assert.equal(store.getMany([]).size, 0);
+      assertSameState(store.getMany(['two']).get('two'), later, 'getMany: one key');
+      assert.equal(store.getMany(['three']).size, 0, 'getMany: one key not stored');
     }));
 
     test('every put gets the next sequence number, and only puts do', withStore(({ store }) => {
@@ -187,7 +189,12 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         snap.close();
       }
       snap.close();
-      assert.equal(decodeRecord(store.snapshot().records()[Symbol.iterator]().next().value!.encoded).state.versions[0].value, 'after');
+      const later = store.snapshot();
+      try {
+        assert.equal(decodeRecord(later.records()[Symbol.iterator]().next().value!.encoded).state.versions[0].value, 'after');
+      } finally {
+        later.close();
+      }
     }));
 
     test('the clock and cursors keep their last committed values', withStore(({ store }) => {

@@ -335,6 +335,12 @@ export class SqliteStore implements Storage {
     const sql = this.open();
     const out = new Map<string, KeyState>();
     if (keys.length === 0) return out;
+    if (keys.length === 1) {
+      // One key (a single edit, as typing saves): the plain lookup, without the JSON list.
+      const state = this.get(keys[0]);
+      if (state !== undefined) out.set(keys[0], state);
+      return out;
+    }
     for (const row of sql.getMany.all(JSON.stringify(keys)) as unknown as { key: string; state: Uint8Array }[]) out.set(row.key, decodeRecord(row.state).state);
     return out;
   }
