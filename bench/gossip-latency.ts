@@ -345,6 +345,7 @@ async function runConfig(cfg: GossipConfig, o: Required<Omit<GossipLatencyOption
     const idleRate = (sumCpu(idleTo) - sumCpu(idleFrom)) / (performance.now() - idleT0);
     const before = await states();
     const measureT0 = performance.now();
+    const profileFromUs = process.hrtime.bigint() / 1000n;
 
     const toAll: number[] = [];
     const toEach: number[] = [];
@@ -374,6 +375,11 @@ async function runConfig(cfg: GossipConfig, o: Required<Omit<GossipLatencyOption
     await sleep(300);
     const after = await states();
     const measuredMs = performance.now() - measureT0;
+    // Under --cpu-prof (inherited by the forked peers), say which part of the profiles to read
+    // (bench/profile-layers.ts); V8 stamps samples with the same monotonic clock as hrtime.
+    if (process.execArgv.some((a) => a.startsWith('--cpu-prof'))) {
+      log(`  gossip ${cfg.label}: profile window --from=${profileFromUs} --to=${process.hrtime.bigint() / 1000n} --skip-pid=${process.pid} --writes=${o.writes}\n`);
+    }
     const sum = (xs: PeerGossip[], f: (g: PeerGossip) => number): number => xs.reduce((a, g) => a + f(g), 0);
     const published = sum(after, (g) => g.messagesOut) - sum(before, (g) => g.messagesOut);
     const delivered = sum(after, (g) => g.messagesIn) - sum(before, (g) => g.messagesIn);

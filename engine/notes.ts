@@ -97,8 +97,14 @@ export const notesAutoMerge: AutoMerge = (key, state, ancestry) => {
   return outcome?.clean ? outcome.text : undefined;
 };
 
-function assemble(id: string, get: (key: string) => KeyState | undefined): Note | undefined {
-  const states = Object.fromEntries(NOTE_FIELDS.map((f) => [f, get(noteKey(id, f))])) as Record<NoteField, KeyState | undefined>;
+type FieldStates = Record<NoteField, KeyState | undefined>;
+
+function fieldStates(id: string, get: (key: string) => KeyState | undefined): FieldStates {
+  return Object.fromEntries(NOTE_FIELDS.map((f) => [f, get(noteKey(id, f))])) as FieldStates;
+}
+
+/** A note as its fields' states show it, without its revision (which only a reader needs). */
+function summarize(id: string, states: FieldStates): Omit<Note, 'rev'> | undefined {
   if (NOTE_FIELDS.every((f) => states[f] === undefined)) return undefined;
   let updated = 0;
   let earliest = Number.MAX_SAFE_INTEGER;
@@ -129,8 +135,13 @@ function assemble(id: string, get: (key: string) => KeyState | undefined): Note 
     trashed: text(states.trashed) === '1',
     folder: text(states.folder),
     conflicts,
-    rev: encodeRev({ title: fieldRev(states.title), body: fieldRev(states.body) }),
   };
+}
+
+function assemble(id: string, get: (key: string) => KeyState | undefined): Note | undefined {
+  const states = fieldStates(id, get);
+  const note = summarize(id, states);
+  return note && { ...note, rev: encodeRev({ title: fieldRev(states.title), body: fieldRev(states.body) }) };
 }
 
 /** Keeps the store's document index (list + full-text search) in step with note fields. */
@@ -142,7 +153,8 @@ export const notesIndexer: DocIndexer = (changedKeys, get) => {
   }
   const docs: DocEntry[] = [];
   for (const id of ids) {
-    const note = assemble(id, get);
+    // The revision is only for readers: the index needs the note's text, times and flags.
+    const note = summarize(id, fieldStates(id, get));
     if (!note) continue;
     docs.push({
       id, title: note.title, body: note.body, updated: note.updated, created: note.created,
