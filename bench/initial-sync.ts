@@ -436,7 +436,12 @@ export async function initialSyncRows(opts: InitialSyncOptions = {}, log: (s: st
     const sqliteFloorMs = floorInsert(got.data!, join(root, 'sqlite-floor.db'));
     const floorMs = got.ms + applyLocally(got.data!, join(root, 'floor.db'), { byKey: false });
     log(`  initial sync: raw copy ${round(median(copies))} ms, raw SQLite + FTS5 insert ${Math.round(sqliteFloorMs)} ms, copy + merge ${Math.round(floorMs)} ms; joining...\n`);
+    const profileFromUs = process.hrtime.bigint() / 1000n;
     const j = await joinAndWait(source, join(root, 'joiner'), opts.timeoutMs ?? 300_000, log);
+    // Under --cpu-prof: the join's part of the profiles (bench/profile-layers.ts; same clock).
+    if (process.execArgv.some((a) => a.startsWith('--cpu-prof'))) {
+      log(`  initial sync: join profile window --from=${profileFromUs} --to=${process.hrtime.bigint() / 1000n}, joiner pid ${process.pid}\n`);
+    }
     const keyOrderMs = got.ms + applyLocally(got.data!, join(root, 'key-order.db'), { byKey: true, commits: j.commits });
     for (let i = 0; i < 2; i++) await copy();
     const copyMs = median(copies);

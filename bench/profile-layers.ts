@@ -5,6 +5,8 @@
 //   npx node --cpu-prof --cpu-prof-dir=/tmp/gp bench/run.ts --only=gossip
 //   npx node bench/profile-layers.ts --dir=/tmp/gp --from=<us> --to=<us> --skip-pid=<pid> --writes=<n>
 //
+// `--pid=P` reads one process's profile only; `--functions=N` also lists the N functions with the
+// most time of their own.
 // The gossip bench prints the window of its measured writes and its own pid when profiled.
 // V8 samples the thread's wall time (time not waiting in the event loop), not CPU time: a
 // blocking fsync or a process preempted in a syscall counts. So the table gives each layer's
@@ -14,7 +16,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-interface CallFrame { functionName: string; url: string }
+interface CallFrame { functionName: string; url: string; lineNumber: number }
 interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 interface Profile { nodes: ProfileNode[]; startTime: number; samples: number[]; timeDeltas: number[] }
 
@@ -59,12 +61,15 @@ function layerOf(nodeId: number, byId: Map<number, ProfileNode>, parent: Map<num
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'skip-pid': { type: 'string' }, writes: { type: 'string' } } });
+  const { values } = parseArgs({ options: { dir: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'skip-pid': { type: 'string' }, pid: { type: 'string' }, writes: { type: 'string' }, functions: { type: 'string' } } });
   if (values.dir === undefined) throw new Error('usage: profile-layers.ts --dir=D [--from=us --to=us] [--skip-pid=P] [--writes=N]');
   const from = Number(values.from ?? 0);
   const to = Number(values.to ?? Infinity);
-  const files = readdirSync(values.dir).filter((f) => f.endsWith('.cpuprofile') && (values['skip-pid'] === undefined || !f.includes(`.${values['skip-pid']}.`)));
+  const files = readdirSync(values.dir).filter((f) => f.endsWith('.cpuprofile')
+    && (values['skip-pid'] === undefined || !f.includes(`.${values['skip-pid']}.`))
+    && (values.pid === undefined || f.includes(`.${values.pid}.`)));
   const ms = new Map<string, number>();
+  const fnMs = new Map<string, number>();
   for (const f of files) {
     const p = JSON.parse(readFileSync(join(values.dir, f), 'utf8')) as Profile;
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -77,7 +82,12 @@ function main(): void {
       if (t < from || t > to) return;
       let layer = layerByNode.get(node);
       if (layer === undefined) layerByNode.set(node, (layer = layerOf(node, byId, parent)));
-      if (layer !== '(idle)') ms.set(layer, (ms.get(layer) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+      if (layer === '(idle)') return;
+      const d = (p.timeDeltas[i] ?? 0) / 1000;
+      ms.set(layer, (ms.get(layer) ?? 0) + d);
+      const cf = byId.get(node)!.callFrame;
+      const fn = `${cf.functionName || '(anonymous)'} ${owner(cf.url) ?? ''}:${cf.lineNumber + 1}`;
+      fnMs.set(fn, (fnMs.get(fn) ?? 0) + d);
     });
   }
   const busy = [...ms.values()].reduce((a, b) => a + b, 0);
@@ -88,6 +98,8 @@ function main(): void {
     ...(writes ? { busyMsPerWrite: Number((v / writes).toFixed(2)) } : {}),
   }));
   console.table(rows);
+  const top = Number(values.functions ?? 0);
+  if (top > 0) console.table([...fnMs].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, v]) => ({ function: fn, selfMs: Math.round(v) })));
 }
 
 main();
