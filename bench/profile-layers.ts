@@ -24,7 +24,7 @@ interface Profile { nodes: ProfileNode[]; startTime: number; samples: number[]; 
 const LAYERS: readonly (readonly [string, RegExp])[] = [
   ['engine: SQLite commits (incl. fsync)', /^engine\/store\/sqlite\.ts$/],
   ['engine: other JavaScript', /^(engine|bench)\//],
-  ['Ed25519 signatures, SHA-256', /^(node:internal\/crypto|@libp2p\/crypto|@noble\/)/],
+  ['Ed25519 signatures (@libp2p/crypto)', /^@libp2p\/crypto$/],
   ['noise (ChaCha20-Poly1305)', /^@chainsafe\/(libp2p-noise|as-chacha20poly1305)$/],
   ['pnet (XSalsa20)', /^(@libp2p\/pnet|xsalsa20)$/],
   ['yamux', /^@chainsafe\/libp2p-yamux$/],
@@ -36,6 +36,9 @@ const LAYERS: readonly (readonly [string, RegExp])[] = [
 
 // Native frames that write to a socket; every other native or wasm frame counts for its caller.
 const SOCKET_WRITES = new Set(['writeBuffer', 'writeUtf8String', 'writev', 'writeLatin1String']);
+
+// Crypto is counted for whoever asked for it: noise's cipher, the engine's hashes, a signature.
+const TRANSPARENT = /^(node:internal\/crypto|@noble\/)/;
 
 function owner(url: string): string | undefined {
   if (url === '' || url.startsWith('wasm://')) return undefined;
@@ -54,7 +57,7 @@ function layerOf(nodeId: number, byId: Map<number, ProfileNode>, parent: Map<num
   if (leaf.url === '' && leaf.functionName === 'runMicrotasks') return 'streams, promises, timers';
   for (let id: number | undefined = nodeId; id !== undefined; id = parent.get(id)) {
     const name = owner(byId.get(id)!.callFrame.url);
-    if (name === undefined) continue;
+    if (name === undefined || TRANSPARENT.test(name)) continue;
     return LAYERS.find(([, re]) => re.test(name))?.[0] ?? 'other';
   }
   return 'other';
