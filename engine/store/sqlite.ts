@@ -234,11 +234,17 @@ export const WRITE_SQL = {
   setClock: 'UPDATE meta SET clock_wall = ?, clock_counter = ?, clock_device = ? WHERE id = 1',
 } as const;
 
+/** A statement whose rows come back as arrays: no object per row on the hot read paths. */
+function arrays(stmt: StatementSync): StatementSync {
+  stmt.setReturnArrays(true);
+  return stmt;
+}
+
 function prepareStatements(db: DatabaseSync) {
   return {
-    get: db.prepare('SELECT state FROM records WHERE key = ?'),
+    get: arrays(db.prepare('SELECT state FROM records WHERE key = ?')),
     // One statement for any number of keys: the list travels as one JSON array.
-    getMany: db.prepare('SELECT key, state FROM records WHERE key IN (SELECT value FROM json_each(?))'),
+    getMany: arrays(db.prepare('SELECT key, state FROM records WHERE key IN (SELECT value FROM json_each(?))')),
     put: db.prepare(WRITE_SQL.put),
     count: db.prepare('SELECT count(*) AS n FROM records'),
     snapshot: db.prepare('SELECT seq, data, crc FROM tree_snapshot WHERE id = 1'),
@@ -327,8 +333,8 @@ export class SqliteStore implements Storage {
   }
 
   get(key: string): KeyState | undefined {
-    const row = this.open().get.get(key) as { state: Uint8Array } | undefined;
-    return row === undefined ? undefined : decodeRecord(row.state).state;
+    const row = this.open().get.get(key) as unknown as [Uint8Array] | undefined;
+    return row === undefined ? undefined : decodeRecord(row[0]).state;
   }
 
   getMany(keys: readonly string[]): Map<string, KeyState> {
@@ -341,7 +347,7 @@ export class SqliteStore implements Storage {
       if (state !== undefined) out.set(keys[0], state);
       return out;
     }
-    for (const row of sql.getMany.all(JSON.stringify(keys)) as unknown as { key: string; state: Uint8Array }[]) out.set(row.key, decodeRecord(row.state).state);
+    for (const [key, state] of sql.getMany.all(JSON.stringify(keys)) as unknown as [string, Uint8Array][]) out.set(key, decodeRecord(state).state);
     return out;
   }
 
