@@ -24,7 +24,7 @@ import { compareDots, dotOf, knows, sameDots, stampOf, winner, type Context, typ
 import { decodeRev, encodeRev, type FieldRev } from './core/rev.ts';
 import { merge3 } from './core/text-merge.ts';
 import { mergeState } from './note-merge.ts';
-import type { AutoMerge, DocIndexer, Replica, ReplicaOptions, Write } from './replica.ts';
+import type { Ancestry, AutoMerge, DocIndexer, Replica, ReplicaOptions, Write } from './replica.ts';
 import type { ConflictVersion, HistoryVersion, Note, SearchHit, TextField } from './core/note-types.ts';
 import type { DocEntry, DocPosition } from './store/store.ts';
 
@@ -182,10 +182,11 @@ function rebase(value: string, baseText: string | undefined, base: readonly Dot[
 }
 
 /** The text of the versions named by `dots`: current ones or kept in history. */
-function textOf(dots: readonly Dot[], state: KeyState | undefined, history: readonly HistoryEntry[]): string | undefined {
+function textOf(dots: readonly Dot[], state: KeyState | undefined, history: () => readonly HistoryEntry[]): string | undefined {
   if (dots.length === 0) return '';
   const d = dots[0];
-  const v = state?.versions.find((x) => sameDots(x, d)) ?? history.find((h) => sameDots(h, d));
+  // History is read only for a base that is no longer current: a typing save's base is current.
+  const v = state?.versions.find((x) => sameDots(x, d)) ?? history().find((h) => sameDots(h, d));
   return v === undefined ? undefined : (v.value ?? '');
 }
 
@@ -268,8 +269,11 @@ export class Notes {
       }
       const value = edit[field];
       if (value === undefined) continue;
-      const ancestry = this.replica.ancestry(key);
-      const baseText = textOf(seen.shown, state, ancestry.history);
+      // The field's kept versions and contexts, read only when the base is not simply current
+      // (a few hundred us for a field with a long history: most of a typing save otherwise).
+      let ancestry: Ancestry | undefined;
+      const ancestryOf = (): Ancestry => (ancestry ??= this.replica.ancestry(key));
+      const baseText = textOf(seen.shown, state, () => ancestryOf().history);
       if (baseText !== undefined ? value === baseText : value === text(state)) continue;
       const current = state?.versions ?? [];
       const stale = () => new ValidationError('E_STALE_BASE', `the ${field} changed on this device since base and the edits overlap; read the note again and reapply`, { field });
@@ -286,7 +290,7 @@ export class Notes {
         writes.push({ key, value, supersede: seen.shown });
         continue;
       }
-      const onto = rebase(value, baseText, seen.shown, unseen, ancestry.contexts);
+      const onto = rebase(value, baseText, seen.shown, unseen, ancestryOf().contexts);
       if (onto !== undefined) {
         writes.push({ key, value: onto, supersede: current.map(dotOf) });
         rebased = true;

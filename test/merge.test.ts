@@ -140,6 +140,26 @@ describe('rev and base', () => {
     assert.equal(a.get(n.id)!.title, 'T by B');
     assert.equal(a.get(n.id)!.body, 'changed');
   });
+
+  test('typing (a save from the current rev) reads no history; a save from an older rev still finds its base there', () => {
+    const storage = SqliteStore.open(join(dir, `typing-${files++}.db`), { replicaId: A });
+    const a = new Notes(Replica.open(storage, { now: clock, ...notesReplicaOptions() }));
+    const reads = { history: 0, contexts: 0 };
+    for (const m of ['history', 'contexts'] as const) {
+      const read = storage[m].bind(storage) as (key: string) => never;
+      storage[m] = ((key: string) => (reads[m]++, read(key))) as never;
+    }
+    let n = a.create({ body: THREE });
+    const old = n.rev;
+    for (const line of ['line ONE', 'line ONE!', 'line ONE!!']) n = a.save(n.id, { body: `${line}\nline two\nline three` }, n.rev);
+    assert.deepEqual(reads, { history: 0, contexts: 0 }, 'three typing saves');
+    assert.equal(a.history(n.id).length, 3, 'each save kept the text it replaced');
+    reads.history = 0;
+    n = a.save(n.id, { body: 'line one\nline two\nline THREE' }, old);
+    assert.equal(n.body, 'line ONE!!\nline two\nline THREE', 'rebased onto the typing it had not seen');
+    assert.ok(reads.history > 0 && reads.contexts > 0, `the old base was read from history (${JSON.stringify(reads)})`);
+    storage.close();
+  });
 });
 
 describe('automatic merge', () => {
