@@ -4,7 +4,7 @@
 // notes come back from a paired peer by anti-entropy (two headless peers over 127.0.0.1).
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
@@ -53,6 +53,39 @@ describe('telling damage apart', () => {
     assert.equal(isStoreDamage(Object.assign(new Error('database disk image is malformed'), { errcode: 11 })), true);
     assert.equal(isStoreDamage(Object.assign(new Error('file is not a database'), { errcode: 26 })), true);
     assert.equal(isStoreDamage(Object.assign(new Error('database is locked'), { errcode: 5 })), false);
+  });
+
+  test('a crash in the middle of a checkpoint is not damage: the store opens from its WAL with every note', async () => {
+    // What such a crash leaves: the WAL whole, the main file with only some pages copied back
+    // (here its first page, which already names tables whose pages are still only in the WAL).
+    const dir = tempDir('torn-checkpoint');
+    const file = join(dir, STORE_FILE);
+    const { ids } = storeWith(dir, Array.from({ length: 5 }, (_, i) => ({ title: `before ${i}`, body: 'b' })));
+    const writer = new DatabaseSync(file);
+    writer.exec('PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0');
+    const later = new Notes(Replica.open(SqliteStore.open(file), { indexer: notesIndexer }));
+    ids.push(...Array.from({ length: 40 }, (_, i) => later.create({ title: `later ${i}`, body: 'x'.repeat(3000) }).id));
+    writer.exec('CREATE TABLE grown (x); INSERT INTO grown VALUES (randomblob(50000))');
+    const copy = (from: string, to: string): void => writeFileSync(to, readFileSync(from));
+    const torn = join(tempDir('torn-copy'), STORE_FILE);
+    copy(file, torn);
+    copy(`${file}-wal`, `${torn}-wal`);
+    writer.exec('PRAGMA wal_checkpoint(FULL)');
+    const page = readFileSync(file).subarray(0, 4096);
+    const fd = openSync(torn, 'r+');
+    writeSync(fd, page, 0, page.length, 0);
+    closeSync(fd);
+    writer.close();
+    later.replica.storage.close();
+    let asked = 0;
+    const opened = await openReplica(join(torn, '..'), { indexer: notesIndexer, onDamagedStore: () => (asked++, 'stop') });
+    try {
+      assert.equal(asked, 0, 'not offered as damaged');
+      const notes = new Notes(opened.replica);
+      assert.deepEqual(new Set(notes.list().map((d) => d.id)), new Set(ids), 'every note, including those only the WAL held');
+    } finally {
+      opened.replica.storage.close();
+    }
   });
 });
 

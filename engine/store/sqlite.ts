@@ -109,21 +109,22 @@ function ensureFts5(): void {
 }
 
 /**
- * Refuses anything at `file` that is not a store this app can open. Reads through an immutable,
- * read-only connection: SQLite takes no locks and creates no -wal/-shm/-journal files, so a
- * refused file is left exactly as it was.
+ * Refuses anything at `file` that is not a store this app can open, leaving a file that is not ours
+ * exactly as it was: its header is read as bytes, and the rest through a read-only connection.
  */
 function validateExisting(file: string): void {
   const stat = fs.statSync(file);
   if (!stat.isFile()) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: it is not a regular file`, { path: file });
   // SQLite would treat an empty file as a new database and write to it.
   if (stat.size === 0) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: the file is empty`, { path: file, damaged: true });
-  const url = pathToFileURL(file);
-  url.searchParams.set('mode', 'ro');
-  url.searchParams.set('immutable', '1');
+  checkHeader(file);
   let db: DatabaseSync | undefined;
   try {
-    db = new DatabaseSync(url, { readOnly: true });
+    // Without a WAL beside it the file is the whole database: read immutable, SQLite takes no
+    // locks and creates no -wal/-shm/-journal. With one, the file alone is not the database (after
+    // a crash in the middle of a checkpoint it is half updated) and SQLite reads it through the
+    // WAL, recovering it: a -shm beside a file whose header is ours is SQLite's to make.
+    db = readOnly(file, !fs.existsSync(`${file}-wal`));
     checkIdentity(db, file);
     const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) => r.name));
     const missing = REQUIRED_TABLES.filter((t) => !tables.has(t));
@@ -131,7 +132,7 @@ function validateExisting(file: string): void {
   } catch (e) {
     if (e instanceof StoreError) throw e;
     const code = sqliteCode(e);
-    if (code === SQLITE_NOTADB) throw new StoreError('E_STORE_FORMAT', `${file} is not a notes store: it is not a SQLite database`, { path: file, damaged: true });
+    if (code === SQLITE_NOTADB) throw notADatabase(file);
     if (code === SQLITE_CORRUPT) throw new StoreError('E_STORE_FORMAT', `${file} is a damaged SQLite database: ${(e as Error).message}`, { path: file, damaged: true });
     throw e;
   } finally {
@@ -139,13 +140,44 @@ function validateExisting(file: string): void {
   }
 }
 
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/** The file's own header, read without SQLite: a SQLite database with our application id. */
+function checkHeader(file: string): void {
+  const header = Buffer.alloc(100);
+  const fd = fs.openSync(file, 'r');
+  let read: number;
+  try {
+    read = fs.readSync(fd, header, 0, header.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (read < header.length || header.toString('latin1', 0, 16) !== SQLITE_MAGIC) throw notADatabase(file);
+  // Signed, as SQLite reports it (PRAGMA application_id).
+  const appId = header.readInt32BE(68);
+  if (appId !== APPLICATION_ID) throw foreignApplication(file, appId);
+}
+
+function notADatabase(file: string): StoreError {
+  return new StoreError('E_STORE_FORMAT', `${file} is not a notes store: it is not a SQLite database`, { path: file, damaged: true });
+}
+
+function foreignApplication(file: string, appId: number): StoreError {
+  const whose = appId === 0 ? 'it has no application id' : `its application id is ${hex(appId)}`;
+  return new StoreError('E_STORE_FORMAT', `${file} is a SQLite database of another application (${whose}; notes stores have ${hex(APPLICATION_ID)})`, { path: file, applicationId: appId });
+}
+
+function readOnly(file: string, immutable: boolean): DatabaseSync {
+  const url = pathToFileURL(file);
+  url.searchParams.set('mode', 'ro');
+  if (immutable) url.searchParams.set('immutable', '1');
+  return new DatabaseSync(url, { readOnly: true });
+}
+
 /** application_id and user_version, checked on every connection before it writes anything. */
 function checkIdentity(db: DatabaseSync, file: string): void {
   const appId = db.prepare('PRAGMA application_id').get()?.application_id as number;
-  if (appId !== APPLICATION_ID) {
-    const whose = appId === 0 ? 'it has no application id' : `its application id is ${hex(appId)}`;
-    throw new StoreError('E_STORE_FORMAT', `${file} is a SQLite database of another application (${whose}; notes stores have ${hex(APPLICATION_ID)})`, { path: file, applicationId: appId });
-  }
+  if (appId !== APPLICATION_ID) throw foreignApplication(file, appId);
   const version = db.prepare('PRAGMA user_version').get()?.user_version as number;
   if (version > SCHEMA_VERSION) {
     throw new StoreError('E_STORE_NEWER', `${file} was written by a newer version of the app (store format ${version}; this app supports up to ${SCHEMA_VERSION}). Update the app to open it.`, { path: file, found: version, supported: SCHEMA_VERSION });
