@@ -274,6 +274,37 @@ describe('history', () => {
     again.replica.storage.close();
   });
 
+  test('property: bounding a history keeps the same versions and contexts on both stores (ties on time included)', () => {
+    const SEED = 0x4b1d;
+    console.log(`# fast-check seed ${SEED}`);
+    const devices = [A, B, C];
+    const entry = fc.record({ device: fc.constantFrom(...devices), counter: fc.integer({ min: 1, max: 40 }), at: fc.integer({ min: 1, max: 12 }) });
+    fc.assert(fc.property(
+      fc.uniqueArray(entry, { minLength: 0, maxLength: 30, selector: (e) => `${e.device}.${e.counter}` }),
+      fc.integer({ min: 0, max: 35 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 3 }),
+      (entries, keep, before, currentCount) => {
+        const key = 'note/x/body';
+        const history = entries.map((e) => ({ key, ...e, wall: e.at, tick: 0, value: `v ${e.device} ${e.counter}`, supersededBy: [], at: e.at }));
+        // Contexts for every kept version, a few current versions, and one version in neither.
+        const current = Array.from({ length: currentCount }, (_, i) => ({ device: devices[i], counter: 100 + i }));
+        const contexts = [...entries, ...current, { device: C, counter: 99 }].map((d) => ({ key, device: d.device, counter: d.counter, context: { [d.device]: d.counter } }));
+        const stores = [new MemoryStore(A), SqliteStore.open(join(dir, `prune-${files++}.db`), { replicaId: A })];
+        const after = stores.map((st) => {
+          st.commit({ puts: [], history, contexts });
+          st.commit({ puts: [], prune: [{ key, keep, before, current }] });
+          const out = {
+            history: st.history(key).map((h) => `${h.at}/${h.device}.${h.counter}`),
+            contexts: st.contexts(key).map((c) => `${c.device}.${c.counter}`).sort(),
+          };
+          st.close();
+          return out;
+        });
+        assert.deepEqual(after[1], after[0], 'SQLite prunes as the reference store does');
+        assert.ok(after[0].history.length <= keep, 'at most keep versions stay');
+      },
+    ), { seed: SEED, numRuns: 150 });
+  });
+
   test('history is bounded per field', () => {
     const a = new Notes(Replica.open(new MemoryStore(A), { now: clock, ...notesReplicaOptions(), history: { keys: (k) => k.endsWith('/body'), limits: { keep: 5, maxAgeMs: 1e12 } } }));
     const n = a.create({ body: 'v0' });

@@ -199,6 +199,35 @@ describe('SqliteStore files', () => {
     }
   });
 
+  test('a store made before the history order index gets it on open, keeps its history, and bounds it through the index', () => {
+    const { step, file } = stepAndFile('history in listing order');
+    const key = 'note/n/body';
+    const dev = 'aaaaaaaaaaaaaaaa';
+    const made = SqliteStore.open(file);
+    made.commit({ puts: [], history: Array.from({ length: 5 }, (_, i) => ({ key, device: dev, counter: i + 1, wall: i, tick: 0, value: `v${i}`, supersededBy: [], at: 10 + i })) });
+    made.close();
+    foreignDb(file, `DROP INDEX history_order; CREATE INDEX history_by_age ON history (key, at); PRAGMA user_version = ${step + 1}`);
+    const store = SqliteStore.open(file);
+    try {
+      assert.deepEqual(store.history(key).map((h) => h.value), ['v4', 'v3', 'v2', 'v1', 'v0']);
+      store.commit({ puts: [], prune: [{ key, keep: 2, before: 0, current: [] }] });
+      assert.deepEqual(store.history(key).map((h) => h.value), ['v4', 'v3']);
+    } finally {
+      store.close();
+    }
+    const probe = new DatabaseSync(file, { readOnly: true });
+    try {
+      assert.equal(probe.prepare('PRAGMA user_version').get()?.user_version, SCHEMA_VERSION);
+      const indexes = probe.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'history' AND sql IS NOT NULL").all().map((r) => r.name);
+      assert.deepEqual(indexes, ['history_order'], 'the new index replaced the old one');
+      const plan = probe.prepare('EXPLAIN QUERY PLAN SELECT at, device, counter FROM history WHERE key = ? ORDER BY at DESC, device DESC, counter DESC LIMIT 1 OFFSET 2').all().map((r) => String(r.detail)).join(' ');
+      assert.match(plan, /COVERING INDEX history_order/, 'the bound is found in the index alone');
+      assert.doesNotMatch(plan, /TEMP B-TREE/, 'without sorting');
+    } finally {
+      probe.close();
+    }
+  });
+
   test('refuses a directory at the store path', () => {
     const file = fresh();
     fs.mkdirSync(file);

@@ -57,6 +57,14 @@ CREATE TABLE version_contexts (
     what: 'a Merkle tree snapshot for a fast open',
     sql: 'CREATE TABLE tree_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL);',
   },
+  {
+    // Issue 11: history in its listing order (newest first, ties by device and counter), so that
+    // bounding a field's history after a save walks the index instead of reading and sorting
+    // every kept version: the prune of a typing save went from ~160 us to a few. It replaces the
+    // (key, at) index, which is its prefix.
+    what: 'history in listing order',
+    sql: 'CREATE INDEX IF NOT EXISTS history_order ON history (key, at, device, counter); DROP INDEX IF EXISTS history_by_age;',
+  },
 ];
 
 export const SCHEMA_VERSION = 1 + MIGRATIONS.length;

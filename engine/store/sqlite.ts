@@ -299,8 +299,10 @@ function prepareStatements(db: DatabaseSync) {
     addHistory: db.prepare(`INSERT INTO history (key, device, counter, wall, tick, value, superseded_by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (key, device, counter) DO NOTHING`),
     history: db.prepare('SELECT key, device, counter, wall, tick, value, superseded_by, at FROM history WHERE key = ? ORDER BY at DESC, device DESC, counter DESC'),
-    pruneHistory: db.prepare(`DELETE FROM history WHERE key = ? AND (at < ? OR id NOT IN
-      (SELECT id FROM history WHERE key = ? ORDER BY at DESC, device DESC, counter DESC LIMIT ?))`),
+    // Keeps the newest `keep` (listing order): deletes what sorts at or after the first one past
+    // them, found by walking the history_order index; nothing when the field holds no more.
+    pruneHistory: db.prepare(`DELETE FROM history WHERE key = ? AND (at < ? OR (at, device, counter) <=
+      (SELECT at, device, counter FROM history WHERE key = ? ORDER BY at DESC, device DESC, counter DESC LIMIT 1 OFFSET ?))`),
     addContext: db.prepare(`INSERT INTO version_contexts (key, device, counter, context) VALUES (?, ?, ?, ?)
       ON CONFLICT (key, device, counter) DO UPDATE SET context = excluded.context`),
     contexts: db.prepare('SELECT key, device, counter, context FROM version_contexts WHERE key = ?'),
