@@ -89,6 +89,28 @@ export interface HistoryRow {
   readonly historyTextBytes: number;
   readonly fileGrowthBytes: number;
   readonly growthPer1000Edits: number;
+  /** Mean time of a save over the last half of the edits (the history full, for the default). */
+  readonly usPerSave: number;
+  /** The same bodies, one raw `INSERT OR REPLACE` per commit into a bare WAL + FULL table. */
+  readonly rawUsPerCommit: number;
+  /** rawUsPerCommit / usPerSave: the typing path beside the floor of one durable commit. */
+  readonly ratio: number;
+}
+
+/** One durable commit per body, as a bare table takes it: the floor of a typing save. */
+function rawCommits(dir: string, bodies: readonly string[]): number {
+  const db = new DatabaseSync(join(dir, 'raw.db'));
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  const put = db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+  const t0 = performance.now();
+  for (const body of bodies) {
+    db.exec('BEGIN IMMEDIATE');
+    put.run('note/bench/body', body);
+    db.exec('COMMIT');
+  }
+  const us = ((performance.now() - t0) * 1000) / bodies.length;
+  db.close();
+  return us;
 }
 
 /** One note edited `edits` times (one line changed per save, with base), on a real SQLite file. */
@@ -110,10 +132,17 @@ export function historyRows(edits: number): HistoryRow[] {
       };
       const before = size();
       let note = n;
+      const timed: string[] = [];
+      let t0 = 0;
       for (let i = 0; i < edits; i++) {
+        if (i === edits >> 1) t0 = performance.now();
         lines[i % lines.length] = `paragraph ${i % lines.length}: edited ${i}`;
-        note = notes.save(n.id, { body: lines.join('\n') }, note.rev);
+        const body = lines.join('\n');
+        if (i >= edits >> 1) timed.push(body);
+        note = notes.save(n.id, { body }, note.rev);
       }
+      const usPerSave = ((performance.now() - t0) * 1000) / timed.length;
+      const rawUsPerCommit = rawCommits(dir, timed);
       const after = size();
       const db = new DatabaseSync(file);
       const row = db.prepare('SELECT count(*) AS n, coalesce(sum(length(CAST(value AS BLOB))), 0) AS bytes FROM history').get() as { n: number; bytes: number };
@@ -122,6 +151,7 @@ export function historyRows(edits: number): HistoryRow[] {
       return {
         limits: name, bodyKB: Math.round(note.body.length / 1024), edits, historyRows: row.n, historyTextBytes: row.bytes,
         fileGrowthBytes: after - before, growthPer1000Edits: Math.round(((after - before) / edits) * 1000),
+        usPerSave: Math.round(usPerSave), rawUsPerCommit: Math.round(rawUsPerCommit), ratio: Number((rawUsPerCommit / usPerSave).toFixed(2)),
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });
