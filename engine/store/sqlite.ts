@@ -211,7 +211,7 @@ function createStore(file: string, replicaId: string): void {
     const db = new DatabaseSync(tmp);
     try {
       // The header fields are written in rollback mode, straight into the main file: they are
-      // then never only in a WAL, where validateExisting's immutable reader could not see them.
+      // then never only in a WAL, where validateExisting's read of the header bytes could not see them.
       db.exec('BEGIN');
       db.exec(SCHEMA);
       for (const m of MIGRATIONS) db.exec(m.sql);
