@@ -62,7 +62,7 @@ if (!only || only === 'open') {
 
 if (!only || only === 'merge') {
   emit('merge: 3-way merge of a ~100 KB note (best of 5), vs the bare node-diff3 call; heap bytes allocated by one merge', mergeRows([10, 1000]) as unknown as Record<string, unknown>[]);
-  emit('history: one note (~2.5 KB body) edited with base, one line per save, on SQLite; file growth', historyRows(quick ? 300 : 1000) as unknown as Record<string, unknown>[]);
+  emit('history: one note (~2.5 KB body) edited with base, one line per save, on SQLite; file growth; time per save vs one raw durable commit of the same body', historyRows(quick ? 300 : 1000) as unknown as Record<string, unknown>[]);
 }
 
 if (!only || only === 'markdown') {
