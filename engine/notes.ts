@@ -50,6 +50,10 @@ export function parseNoteKey(key: string): { id: string; field: NoteField } | nu
   return { id: rest.slice(0, slash), field };
 }
 
+function notFound(id: string): ValidationError {
+  return new ValidationError('E_NOT_FOUND', `no note with id ${id}`, { id });
+}
+
 export function validateNoteId(id: unknown): string {
   if (typeof id !== 'string' || !ID_RE.test(id)) {
     throw new ValidationError('E_INVALID_KEY', 'a note id is 1-64 characters of lowercase letters, digits and dashes', { id });
@@ -254,7 +258,7 @@ export class Notes {
    */
   private saveFrom(id: string, edit: NoteEdit, base: string): Note {
     const rev = decodeRev(base);
-    this.require(id);
+    this.requireExists(id);
     const me = this.replica.replicaId;
     const writes: Write[] = [];
     let rebased = false;
@@ -305,7 +309,7 @@ export class Notes {
 
   /** The kept superseded versions of a note's title and body, newest first. */
   history(id: string): HistoryVersion[] {
-    this.require(id);
+    this.requireExists(id);
     const out: HistoryVersion[] = [];
     for (const field of ['title', 'body'] as const) {
       for (const h of this.replica.history(noteKey(id, field))) {
@@ -345,7 +349,7 @@ export class Notes {
 
   /** Ends a conflict: the chosen or merged text supersedes every version of the field. */
   resolve(id: string, field: TextField, value: string): Note {
-    this.require(id);
+    this.requireExists(id);
     this.replica.write([{ key: noteKey(id, field), value }]);
     return this.get(id)!;
   }
@@ -416,8 +420,17 @@ export class Notes {
 
   private require(id: string): Note {
     const note = this.get(id);
-    if (!note) throw new ValidationError('E_NOT_FOUND', `no note with id ${id}`, { id });
+    if (!note) throw notFound(id);
     return note;
+  }
+
+  /**
+   * Refuses an id with no note, without reading it: a note is its fields, and the Merkle tree
+   * holds exactly the stored keys. (Reading the note would also merge a conflicted one's texts.)
+   */
+  private requireExists(id: string): void {
+    validateNoteId(id);
+    if (!NOTE_FIELDS.some((f) => this.replica.tree.has(noteKey(id, f)))) throw notFound(id);
   }
 
   private now(): number {

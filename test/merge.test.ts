@@ -141,6 +141,19 @@ describe('rev and base', () => {
     assert.equal(a.get(n.id)!.body, 'changed');
   });
 
+  test('a save with base, the history or a resolution of a note that does not exist: E_NOT_FOUND, nothing written', () => {
+    const a = device(A);
+    const n = a.create({ body: THREE });
+    const seq = a.replica.seq();
+    const missing = 'ffffffffffffffff';
+    assert.throws(() => a.save(missing, { body: 'x' }, n.rev), { code: 'E_NOT_FOUND' });
+    assert.throws(() => a.history(missing), { code: 'E_NOT_FOUND' });
+    assert.throws(() => a.resolve(missing, 'body', 'x'), { code: 'E_NOT_FOUND' });
+    assert.throws(() => a.history('NOT AN ID'), { code: 'E_INVALID_KEY' });
+    assert.equal(a.replica.seq(), seq, 'nothing written');
+    assert.equal(a.history(n.id).length, 0, 'an existing note without history: an empty list');
+  });
+
   test('typing (a save from the current rev) reads no history; a save from an older rev still finds its base there', () => {
     const storage = SqliteStore.open(join(dir, `typing-${files++}.db`), { replicaId: A });
     const a = new Notes(Replica.open(storage, { now: clock, ...notesReplicaOptions() }));
