@@ -63,14 +63,27 @@ function layerOf(nodeId: number, byId: Map<number, ProfileNode>, parent: Map<num
   return 'other';
 }
 
+const USAGE = 'usage: npx node bench/profile-layers.ts --dir=D [--from=US --to=US] [--pid=P | --skip-pid=P] [--writes=N] [--functions=N]';
+
+/** A whole number >= 0 from an option, or `fallback` when the option is absent. */
+function count(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new Error(`--${name} must be a whole number >= 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 function main(): void {
   const { values } = parseArgs({ options: { dir: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'skip-pid': { type: 'string' }, pid: { type: 'string' }, writes: { type: 'string' }, functions: { type: 'string' } } });
-  if (values.dir === undefined) throw new Error('usage: profile-layers.ts --dir=D [--from=us --to=us] [--skip-pid=P] [--writes=N]');
-  const from = Number(values.from ?? 0);
-  const to = Number(values.to ?? Infinity);
+  if (values.dir === undefined) throw new Error('--dir is required');
+  const from = count('from', values.from, 0);
+  const to = count('to', values.to, Number.MAX_SAFE_INTEGER);
+  const writes = count('writes', values.writes, 0);
+  const top = count('functions', values.functions, 0);
   const files = readdirSync(values.dir).filter((f) => f.endsWith('.cpuprofile')
     && (values['skip-pid'] === undefined || !f.includes(`.${values['skip-pid']}.`))
     && (values.pid === undefined || f.includes(`.${values.pid}.`)));
+  if (files.length === 0) throw new Error(`no .cpuprofile files in ${values.dir} for these options`);
   const ms = new Map<string, number>();
   const fnMs = new Map<string, number>();
   for (const f of files) {
@@ -94,15 +107,18 @@ function main(): void {
     });
   }
   const busy = [...ms.values()].reduce((a, b) => a + b, 0);
-  const writes = values.writes === undefined ? undefined : Number(values.writes);
   console.log(`${files.length} profiles, busy ${busy.toFixed(0)} ms in the window`);
   const rows = [...ms].sort((a, b) => b[1] - a[1]).map(([layer, v]) => ({
     layer, busyMs: Math.round(v), share: `${((100 * v) / busy).toFixed(1)} %`,
-    ...(writes ? { busyMsPerWrite: Number((v / writes).toFixed(2)) } : {}),
+    ...(writes > 0 ? { busyMsPerWrite: Number((v / writes).toFixed(2)) } : {}),
   }));
   console.table(rows);
-  const top = Number(values.functions ?? 0);
   if (top > 0) console.table([...fnMs].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, v]) => ({ function: fn, selfMs: Math.round(v) })));
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  console.error(`profile-layers: ${(e as Error).message}\n${USAGE}`);
+  process.exitCode = 2;
+}
