@@ -171,7 +171,16 @@ function readOnly(file: string, immutable: boolean): DatabaseSync {
   const url = pathToFileURL(file);
   url.searchParams.set('mode', 'ro');
   if (immutable) url.searchParams.set('immutable', '1');
-  return new DatabaseSync(url, { readOnly: true });
+  const db = new DatabaseSync(url, { readOnly: true });
+  // Reading through the WAL takes SQLite's locks: wait for a checkpoint running elsewhere, as
+  // the writing connection does, instead of failing the open.
+  try {
+    if (!immutable) db.exec('PRAGMA busy_timeout = 5000');
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return db;
 }
 
 /** application_id and user_version, checked on every connection before it writes anything. */
