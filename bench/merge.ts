@@ -14,6 +14,7 @@ import { merge3 } from '../engine/core/text-merge.ts';
 import { Notes, notesReplicaOptions } from '../engine/notes.ts';
 import { Replica } from '../engine/replica.ts';
 import { SqliteStore } from '../engine/store/sqlite.ts';
+import { rawKv } from './write-throughput.ts';
 
 export interface MergeRow {
   readonly noteKB: number;
@@ -97,15 +98,13 @@ export interface HistoryRow {
   readonly ratio: number;
 }
 
-/** One durable commit per body, as a bare table takes it: the floor of a typing save. */
+/** One durable commit per body into the write bench's bare table: the floor of a typing save. */
 function rawCommits(dir: string, bodies: readonly string[]): number {
-  const db = new DatabaseSync(join(dir, 'raw.db'));
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  const put = db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+  const { db, insert } = rawKv(join(dir, 'raw.db'));
   const t0 = performance.now();
   for (const body of bodies) {
     db.exec('BEGIN IMMEDIATE');
-    put.run('note/bench/body', body);
+    insert.run('note/bench/body', body);
     db.exec('COMMIT');
   }
   const us = ((performance.now() - t0) * 1000) / bodies.length;

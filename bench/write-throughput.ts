@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Stamp } from '../engine/core/clock.ts';
 import { encodeRecord, keyHash, leafHash } from '../engine/core/codec.ts';
 import { notesIndexer } from '../engine/notes.ts';
@@ -36,10 +36,15 @@ export interface ThroughputRow {
   ceilingRatio: number;
 }
 
-function rawRun(dir: string, rows: number, batch: number, passes: number): number {
-  const db = new DatabaseSync(join(dir, `raw-${Math.random()}.db`));
+/** The yardstick every write is compared with: a bare key-value table, WAL + synchronous=FULL. */
+export function rawKv(file: string): { db: DatabaseSync; insert: StatementSync } {
+  const db = new DatabaseSync(file);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  const insert = db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+  return { db, insert: db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)') };
+}
+
+function rawRun(dir: string, rows: number, batch: number, passes: number): number {
+  const { db, insert } = rawKv(join(dir, `raw-${Math.random()}.db`));
   let ms = 0;
   for (let pass = 0; pass < passes; pass++) {
     const t0 = performance.now();
