@@ -41,6 +41,8 @@ export interface GossipConfig {
   readonly rumorBatchMs: number;
   /** Peers run the libp2p stack alone, no engine (bench/gossip-stack-peer.ts): the yardstick. */
   readonly stackOnly?: boolean;
+  /** With stackOnly: each receiver also commits every rumor to a bare SQLite table (durably). */
+  readonly durable?: boolean;
 }
 
 export interface GossipLatencyOptions {
@@ -87,7 +89,7 @@ export interface GossipRow {
 // ---- the peer process ------------------------------------------------------------------------
 
 type ToPeer =
-  | { type: 'start'; dataDir: string; rumorBatchMs: number; heartbeatMs: number; stackOnly: boolean }
+  | { type: 'start'; dataDir: string; rumorBatchMs: number; heartbeatMs: number; stackOnly: boolean; durable: boolean }
   | { type: 'dial'; addrs: string[] }
   | { type: 'write'; id: string; title: string; body: string }
   | { type: 'state' }
@@ -125,7 +127,7 @@ async function stackPeerMain(m: Extract<ToPeer, { type: 'start' }>, send: (m: Fr
     if (seen.has(id)) return;
     seen.add(id);
     send({ type: 'seen', id, atUs: nowUs(), origin: 'gossip' });
-  });
+  }, m.durable);
   send({ type: 'started', peerId: peer.peerId, addrs: peer.addresses().filter((a) => a.startsWith('/ip4/127.0.0.1/')) });
   return async (msg) => {
     if (msg.type === 'dial') {
@@ -296,7 +298,7 @@ async function runConfig(cfg: GossipConfig, o: Required<Omit<GossipLatencyOption
     for (const d of dirs.slice(1)) await openVault(d, { join: first });
     for (let i = 0; i < o.peers; i++) peers.push(spawnPeer(i, onEvent));
     await Promise.all(peers.map(async (p, i) => {
-      const s = await p.request({ type: 'start', dataDir: dirs[i], rumorBatchMs: cfg.rumorBatchMs, heartbeatMs: 1000, stackOnly: cfg.stackOnly === true }, 'started');
+      const s = await p.request({ type: 'start', dataDir: dirs[i], rumorBatchMs: cfg.rumorBatchMs, heartbeatMs: 1000, stackOnly: cfg.stackOnly === true, durable: cfg.durable === true }, 'started');
       p.peerId = s.peerId;
       p.addrs = s.addrs;
     }));
@@ -411,6 +413,7 @@ export const DEFAULT_GOSSIP_CONFIGS: readonly GossipConfig[] = [
   { label: 'default batch window', rumorBatchMs: 25 },
   { label: 'no batch window', rumorBatchMs: 0 },
   { label: 'libp2p stack alone', rumorBatchMs: 0, stackOnly: true },
+  { label: 'stack + raw durable commit', rumorBatchMs: 0, stackOnly: true, durable: true },
 ];
 
 export async function gossipLatencyRows(opts: GossipLatencyOptions = {}, log: (s: string) => void = () => undefined): Promise<GossipRow[]> {

@@ -264,9 +264,17 @@ function syncDir(dir: string): void {
 }
 
 /**
- * The statements a commit of records and notes runs, exported so the write benchmark can time
- * exactly this SQL on its own (bench/write-throughput.ts).
+ * The statements a write runs (reading the current states of its keys, then committing records
+ * and notes), exported so the write benchmark can time exactly this SQL on its own
+ * (bench/write-throughput.ts).
  */
+export const READ_SQL = {
+  get: 'SELECT state FROM records WHERE key = ?',
+  // One statement for any number of keys: the list travels as one JSON array.
+  getMany: 'SELECT key, state FROM records WHERE key IN (SELECT value FROM json_each(?))',
+} as const;
+
+/** See READ_SQL. */
 export const WRITE_SQL = {
   put: 'INSERT INTO records (key, state, hash, seq) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, hash = excluded.hash, seq = excluded.seq',
   upsertDoc: `INSERT INTO docs (id, title, body, updated, created, trashed, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -283,9 +291,8 @@ function arrays(stmt: StatementSync): StatementSync {
 
 function prepareStatements(db: DatabaseSync) {
   return {
-    get: arrays(db.prepare('SELECT state FROM records WHERE key = ?')),
-    // One statement for any number of keys: the list travels as one JSON array.
-    getMany: arrays(db.prepare('SELECT key, state FROM records WHERE key IN (SELECT value FROM json_each(?))')),
+    get: arrays(db.prepare(READ_SQL.get)),
+    getMany: arrays(db.prepare(READ_SQL.getMany)),
     put: db.prepare(WRITE_SQL.put),
     count: db.prepare('SELECT count(*) AS n FROM records'),
     snapshot: db.prepare('SELECT seq, data, crc FROM tree_snapshot WHERE id = 1'),
