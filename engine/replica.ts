@@ -229,7 +229,7 @@ export class Replica implements SyncSource {
         : w.mode === 'keep-conflicts' ? editDelta(current, last, w.value) : writeDelta(current, last, w.value);
       const next = merge(current, delta);
       records.push({ key: w.key, state: next });
-      superseded.push(...this.dropped(w.key, current, next, at));
+      this.dropped(superseded, w.key, current, next, at);
       const exact = w.exact ?? w.mode !== 'keep-conflicts';
       if (exact && this.tracks(w.key)) contexts.push({ key: w.key, device: delta.versions[0].device, counter: delta.versions[0].counter, context: delta.context });
     }
@@ -238,16 +238,17 @@ export class Replica implements SyncSource {
   }
 
   /**
-   * History entries for the versions `next` no longer holds. The superseding write is known for
-   * certain only when exactly one version is new (see core/history.ts).
+   * Adds to `out` the history entries for the versions `next` no longer holds. The superseding
+   * write is known for certain only when exactly one version is new (see core/history.ts).
    */
-  private dropped(key: string, current: KeyState | undefined, next: KeyState, at: number): HistoryEntry[] {
-    if (current === undefined || !this.tracks(key)) return [];
+  private dropped(out: HistoryEntry[], key: string, current: KeyState | undefined, next: KeyState, at: number): void {
+    // Checked first: most keys keep no history, and this runs for every record written.
+    if (current === undefined || !this.tracks(key)) return;
     const has = (list: readonly Version[], v: Version) => list.some((w) => sameDots(w, v));
     const gone = current.versions.filter((v) => !has(next.versions, v));
-    if (gone.length === 0) return [];
+    if (gone.length === 0) return;
     const added = next.versions.filter((v) => !has(current.versions, v)).map(dotOf);
-    return gone.map((v) => ({ key, device: v.device, counter: v.counter, wall: v.wall, tick: v.tick, value: v.value, supersededBy: added, at }));
+    for (const v of gone) out.push({ key, device: v.device, counter: v.counter, wall: v.wall, tick: v.tick, value: v.value, supersededBy: added, at });
   }
 
   private tracks(key: string): boolean {
@@ -310,16 +311,20 @@ export class Replica implements SyncSource {
         const seen = observe(last, stampOf(v), this.replicaId, now, this.maxAheadMs);
         last = seen.last;
         const prev = this.skew.get(v.device);
-        if (prev === undefined || prev.at <= v.wall) this.skew.set(v.device, { aheadMs: seen.skewMs, capped: seen.capped, at: v.wall });
+        // The same figures again (a batch of one device's records) need no new entry.
+        if (prev === undefined || prev.at < v.wall || (prev.at === v.wall && (prev.aheadMs !== seen.skewMs || prev.capped !== seen.capped))) {
+          this.skew.set(v.device, { aheadMs: seen.skewMs, capped: seen.capped, at: v.wall });
+        }
       }
     }
-    const changed = [...merged].map(([key, state]) => ({ key, state }));
+    const changed: KeyRecord[] = [];
+    merged.forEach((state, key) => changed.push({ key, state }));
     if (changed.length === 0) return changed;
     const superseded: HistoryEntry[] = [];
     const contexts: VersionContext[] = [];
     for (const r of changed) {
       const was = before.get(r.key);
-      superseded.push(...this.dropped(r.key, was, r.state, now));
+      this.dropped(superseded, r.key, was, r.state, now);
       // A state holding one version carries exactly that version's context (core/history.ts).
       for (const rec of singles.get(r.key) ?? []) {
         const v = rec.state.versions[0];
@@ -340,13 +345,22 @@ export class Replica implements SyncSource {
   }
 
   private commit(records: readonly KeyRecord[], origin: Origin, last: Stamp | null, history: readonly HistoryEntry[] = [], contexts: readonly VersionContext[] = []): void {
-    const pending = new Map(records.map((r) => [r.key, r.state]));
-    const docs = this.indexer?.(records.map((r) => r.key), (key) => pending.get(key) ?? this.get(key));
+    // The states being written, by key: only the index and the history bound read them, so a
+    // plain write of keys without either builds no map.
+    let byKey: Map<string, KeyState> | undefined;
+    const pending = (key: string): KeyState | undefined => {
+      if (byKey === undefined) {
+        byKey = new Map();
+        for (const r of records) byKey.set(r.key, r.state);
+      }
+      return byKey.get(key);
+    };
+    const docs = this.indexer?.(records.map((r) => r.key), (key) => pending(key) ?? this.get(key));
     // A key with concurrent versions keeps its whole history: a merge may need any ancestor.
     const before = this.now() - this.historyLimits.maxAgeMs;
     const prune = [...new Set(history.map((h) => h.key))]
-      .filter((key) => (pending.get(key)?.versions.length ?? 0) < 2)
-      .map((key) => ({ key, keep: this.historyLimits.keep, before: Math.max(0, before), current: (pending.get(key)?.versions ?? []).map(dotOf) }));
+      .filter((key) => (pending(key)?.versions.length ?? 0) < 2)
+      .map((key) => ({ key, keep: this.historyLimits.keep, before: Math.max(0, before), current: (pending(key)?.versions ?? []).map(dotOf) }));
     const hashes = this.storage.commit({ puts: records, docs, clock: last ?? undefined, history, prune, contexts });
     this.last = last;
     records.forEach((r, i) => this.tree.set(r.key, hashes[i]));

@@ -55,9 +55,10 @@ export function observe(
   const skewMs = remote.wall - now;
   const limit = now + maxAheadMs;
   const capped = remote.wall > limit;
-  const candidate: Stamp = capped
-    ? { wall: limit, counter: 0, device }
-    : { wall: remote.wall, counter: remote.counter, device };
-  if (last !== null && compareStamps(candidate, { ...last, device }) <= 0) return { last, skewMs, capped };
-  return { last: candidate, skewMs, capped };
+  const wall = capped ? limit : remote.wall;
+  const counter = capped ? 0 : remote.counter;
+  // Compared as stamps of one device (wall, then counter): called for every merged version, so
+  // without building the two stamps it would compare.
+  if (last !== null && (wall < last.wall || (wall === last.wall && counter <= last.counter))) return { last, skewMs, capped };
+  return { last: { wall, counter, device }, skewMs, capped };
 }

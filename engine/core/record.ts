@@ -96,10 +96,12 @@ function sortContext(context: Record<string, number>): Context {
  * The result is both the new local state and the delta to send to peers.
  */
 export function writeDelta(current: KeyState | undefined, stamp: Stamp, value: Value): KeyState {
-  const context: Record<string, number> = { ...(current?.context ?? {}) };
-  const counter = (context[stamp.device] ?? 0) + 1;
-  context[stamp.device] = counter;
+  const counter = (current?.context[stamp.device] ?? 0) + 1;
   const version: Version = { device: stamp.device, counter, wall: stamp.wall, tick: stamp.counter, value };
+  // A new key's context names one device: sorted as it is, so no copy to sort.
+  if (current === undefined) return { context: { [stamp.device]: counter }, versions: [version] };
+  const context: Record<string, number> = { ...current.context };
+  context[stamp.device] = counter;
   return { context: sortContext(context), versions: [version] };
 }
 
