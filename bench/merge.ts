@@ -7,13 +7,13 @@ import { rmSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { GCProfiler } from 'node:v8';
 import { diff3Merge } from 'node-diff3';
 import { DEFAULT_HISTORY_LIMITS, type HistoryLimits } from '../engine/core/history.ts';
 import { merge3 } from '../engine/core/text-merge.ts';
 import { Notes, notesReplicaOptions } from '../engine/notes.ts';
 import { Replica } from '../engine/replica.ts';
 import { SqliteStore } from '../engine/store/sqlite.ts';
+import { allocated } from './allocated.ts';
 import { rawKv } from './write-throughput.ts';
 
 export interface MergeRow {
@@ -24,23 +24,6 @@ export interface MergeRow {
   readonly diff3OnlyMs: number;
   readonly xDiff3Only: number;
   readonly allocMB: number;
-}
-
-/** Bytes allocated on the V8 heap while `fn` runs: heap growth between GCs, summed. */
-function allocated(fn: () => void): number {
-  const profiler = new GCProfiler();
-  const start = process.memoryUsage().heapUsed;
-  profiler.start();
-  fn();
-  const end = process.memoryUsage().heapUsed;
-  const stats = profiler.stop()?.statistics ?? [];
-  let total = 0;
-  let prev = start;
-  for (const s of stats) {
-    total += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - prev);
-    prev = s.afterGC.heapStatistics.usedHeapSize;
-  }
-  return total + Math.max(0, end - prev);
 }
 
 function best(runs: number, fn: () => void): number {

@@ -12,6 +12,7 @@ import { initialSyncRows } from './initial-sync.ts';
 import { markdownRows } from './markdown.ts';
 import type { Mode } from '../engine/core/protocol.ts';
 import { openRows } from './store-open.ts';
+import { writeAllocationRows, writeStepRows } from './write-steps.ts';
 import { throughputRows } from './write-throughput.ts';
 import { historyRows, mergeRows } from './merge.ts';
 import { uiScaleRows } from './ui-scale.ts';
@@ -54,6 +55,8 @@ if (!only || only === 'anti-entropy') {
 if (!only || only === 'write') {
   const cases = quick ? [{ batch: 1, rows: 300 }, { batch: 100, rows: 5000 }] : [{ batch: 1, rows: 1000 }, { batch: 100, rows: 20_000 }, { batch: 1000, rows: 50_000 }];
   emit('write throughput: full write path vs raw SQLite insert, same rows, same batch, WAL + synchronous=FULL', throughputRows(cases) as unknown as Record<string, unknown>[]);
+  emit('write steps: each step of writing a new key, alone, warm (best of 5)', writeStepRows(quick ? 20_000 : 100_000) as unknown as Record<string, unknown>[]);
+  emit('write allocation: V8 heap bytes per row, batch 100', writeAllocationRows(quick ? 5_000 : 20_000) as unknown as Record<string, unknown>[]);
 }
 
 if (!only || only === 'open') {

@@ -43,11 +43,11 @@ export function noteKey(id: string, field: NoteField): string {
 /** The note id and field of a key, or null for keys that are not note fields. */
 export function parseNoteKey(key: string): { id: string; field: NoteField } | null {
   if (!key.startsWith(PREFIX)) return null;
-  const rest = key.slice(PREFIX.length);
-  const slash = rest.lastIndexOf('/');
-  const field = rest.slice(slash + 1) as NoteField;
-  if (slash <= 0 || !NOTE_FIELDS.includes(field)) return null;
-  return { id: rest.slice(0, slash), field };
+  // Indices into the key rather than a copy of its tail: every merged or indexed record parses one.
+  const slash = key.lastIndexOf('/');
+  const field = key.slice(slash + 1) as NoteField;
+  if (slash <= PREFIX.length || !NOTE_FIELDS.includes(field)) return null;
+  return { id: key.slice(PREFIX.length, slash), field };
 }
 
 function notFound(id: string): ValidationError {
@@ -104,7 +104,9 @@ export const notesAutoMerge: AutoMerge = (key, state, ancestry) => {
 type FieldStates = Record<NoteField, KeyState | undefined>;
 
 function fieldStates(id: string, get: (key: string) => KeyState | undefined): FieldStates {
-  return Object.fromEntries(NOTE_FIELDS.map((f) => [f, get(noteKey(id, f))])) as FieldStates;
+  const states: Partial<FieldStates> = {};
+  for (const f of NOTE_FIELDS) states[f] = get(noteKey(id, f));
+  return states as FieldStates;
 }
 
 /** A note as its fields' states show it, without its revision (which only a reader needs). */
