@@ -12,7 +12,7 @@ import { initialSyncRows } from './initial-sync.ts';
 import { markdownRows } from './markdown.ts';
 import type { Mode } from '../engine/core/protocol.ts';
 import { openRows } from './store-open.ts';
-import { writeAllocationRows, writeStepRows } from './write-steps.ts';
+import { commitPagesRows, writeAllocationRows, writeStepRows } from './write-steps.ts';
 import { throughputRows } from './write-throughput.ts';
 import { historyRows, mergeRows } from './merge.ts';
 import { uiScaleRows } from './ui-scale.ts';
@@ -57,6 +57,7 @@ if (!only || only === 'write') {
   emit('write throughput: full write path vs raw SQLite insert, same rows, same batch, WAL + synchronous=FULL', throughputRows(cases) as unknown as Record<string, unknown>[]);
   emit('write steps: each step of writing a new key, alone, warm (best of 5)', writeStepRows(quick ? 20_000 : 100_000) as unknown as Record<string, unknown>[]);
   emit('write allocation: V8 heap bytes per row, batch 100', writeAllocationRows(quick ? 5_000 : 20_000) as unknown as Record<string, unknown>[]);
+  emit('commit size: pages one durable commit appends to the WAL', commitPagesRows() as unknown as Record<string, unknown>[]);
 }
 
 if (!only || only === 'open') {

@@ -6,7 +6,7 @@
 // run) shows how much more the same work costs inside the write loop, interleaved with SQLite's
 // statements and commits, than alone.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tick } from '../engine/core/clock.ts';
@@ -140,3 +140,57 @@ export function writeAllocationRows(rows = 20_000, batch = 100): AllocationRow[]
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface CommitPagesRow {
+  commit: string;
+  commits: number;
+  /** WAL frames (pages) each durable commit appended: what its fsync waits for. */
+  walPagesPerCommit: number;
+}
+
+/**
+ * How many pages one durable commit writes: a received note (its title, body and created records
+ * merged into a notes replica, as a gossip receiver does) beside one raw row holding the same
+ * three encoded records. Read from the WAL's growth over 40 commits on fresh files (well under SQLite's automatic
+ * checkpoint, so no frame is reused).
+ */
+export function commitPagesRows(commits = 40): CommitPagesRow[] {
+  const dir = mkdtempSync(join(tmpdir(), 'notes-bench-pages-'));
+  try {
+    const device = 'abcdef0123456789';
+    const note = (k: number): KeyRecord[] => {
+      const wall = 1_700_000_000_000 + k;
+      const fields: [string, string][] = [['title', `note ${k}`], ['body', `${k} `.padEnd(200, 'lorem ipsum ')], ['created', String(wall)]];
+      return fields.map(([field, value], i) => ({ key: `note/gl-${k}/${field}`, state: writeDelta(undefined, { wall, counter: i, device }, value) }));
+    };
+    const walPages = (file: string, pageSize: number, run: (k: number) => void): number => {
+      run(0);
+      const before = statSync(`${file}-wal`).size;
+      for (let k = 1; k <= commits; k++) run(k);
+      return Number(((statSync(`${file}-wal`).size - before) / commits / (pageSize + WAL_FRAME_HEADER)).toFixed(1));
+    };
+    const rawFile = join(dir, 'raw.db');
+    const raw = rawKv(rawFile);
+    const pageSize = (raw.db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+    const rawPages = walPages(rawFile, pageSize, (k) => {
+      raw.db.exec('BEGIN IMMEDIATE');
+      raw.insert.run(`gl-${k}`, Buffer.concat(note(k).map((r) => encodeRecord(r))));
+      raw.db.exec('COMMIT');
+    });
+    raw.db.close();
+    const storeFile = join(dir, 'notes.db');
+    const store = SqliteStore.open(storeFile);
+    const replica = Replica.open(store, notesReplicaOptions());
+    const appPages = walPages(storeFile, pageSize, (k) => void replica.apply(note(k), 'gossip'));
+    store.close();
+    return [
+      { commit: 'raw row holding the same 3 encoded records', commits, walPagesPerCommit: rawPages },
+      { commit: 'received note merged (3 records, notes index, contexts)', commits, walPagesPerCommit: appPages },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Each WAL frame is a page behind a 24-byte header (SQLite's file format).
+const WAL_FRAME_HEADER = 24;
