@@ -128,6 +128,15 @@ export class ByteWriter {
     return this.buf.slice(0, this.length);
   }
 
+  /** Copies what was written to the start of `out`, without a view of the writer's buffer. */
+  copyTo(out: Uint8Array): void {
+    const n = this.length;
+    const buf = this.buf;
+    // A loop for short records (most of them): cheaper than building a view to hand to set().
+    if (n <= 256) for (let i = 0; i < n; i++) out[i] = buf[i];
+    else out.set(buf.subarray(0, n));
+  }
+
   /** What was written, as a view: valid only until the writer is written to or reset again. */
   written(): Uint8Array {
     return this.buf.subarray(0, this.length);

@@ -115,15 +115,17 @@ const SLAB_BYTES = 64 * 1024;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabUsed = 0;
 
-function copyOut(bytes: Uint8Array): Uint8Array {
-  if (bytes.length > SLAB_BYTES / 16) return bytes.slice();
-  if (slabUsed + bytes.length > SLAB_BYTES) {
+/** What `w` holds, copied out: into the slab when small, else into an array of its own. */
+function copyOut(w: ByteWriter): Uint8Array {
+  const n = w.length;
+  if (n > SLAB_BYTES / 16) return w.finish();
+  if (slabUsed + n > SLAB_BYTES) {
     slab = new Uint8Array(SLAB_BYTES);
     slabUsed = 0;
   }
-  const out = slab.subarray(slabUsed, slabUsed + bytes.length);
-  out.set(bytes);
-  slabUsed += bytes.length;
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  w.copyTo(out);
+  slabUsed += n;
   return out;
 }
 
@@ -133,7 +135,7 @@ export function encodeRecord(rec: KeyRecord): Uint8Array {
   if (known !== undefined) return new Uint8Array(known);
   scratch.reset(SCRATCH_MAX);
   writeRecord(scratch, rec);
-  return copyOut(scratch.written());
+  return copyOut(scratch);
 }
 
 /**
@@ -238,8 +240,12 @@ export const HASH_BYTES = 16;
  * merged record and opened tree hashes one or two.
  */
 export function sha256Prefix(data: string | Uint8Array, bytes: number): Uint8Array {
+  return sha256Into(data, new Uint8Array(bytes), bytes);
+}
+
+/** The first `bytes` bytes of SHA-256(data), written at the start of `out` (returned). */
+function sha256Into(data: string | Uint8Array, out: Uint8Array, bytes: number): Uint8Array {
   const digest = hash('sha256', data, 'binary');
-  const out = new Uint8Array(bytes);
   for (let i = 0; i < bytes; i++) out[i] = digest.charCodeAt(i);
   return out;
 }
@@ -247,6 +253,11 @@ export function sha256Prefix(data: string | Uint8Array, bytes: number): Uint8Arr
 /** Position of a key in the Merkle tree: the same on every replica, whatever the write order. */
 export function keyHash(key: string): Uint8Array {
   return sha256Prefix(key, HASH_BYTES);
+}
+
+/** keyHash(key) written into `out` (HASH_BYTES long), for callers that only read it at once. */
+export function keyHashInto(key: string, out: Uint8Array): Uint8Array {
+  return sha256Into(key, out, HASH_BYTES);
 }
 
 /** Leaf hash: covers the key and its whole versioned state (every version and the context). */

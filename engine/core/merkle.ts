@@ -18,7 +18,7 @@
 // and that index costs every new key a random B-tree insert (measured: ~20% of the write path's
 // new-key throughput).
 
-import { HASH_BYTES, keyHash } from './codec.ts';
+import { HASH_BYTES, keyHashInto } from './codec.ts';
 import { StoreError } from './errors.ts';
 
 export const FANOUT = 16;
@@ -89,6 +89,10 @@ export class MerkleTree implements MerkleView {
   private readonly bucketHead = new Int32Array(BUCKETS).fill(-1);
   private nextInBucket = new Int32Array(0);
   private readonly keyNames: KeyNames | undefined;
+  // Scratch for a key hash looked up or inserted, and for a leaf's change: read at once, never
+  // kept, so every write does not allocate two arrays.
+  private readonly hashScratch = new Uint8Array(HASH_BYTES);
+  private readonly deltaScratch = new Uint8Array(HASH_BYTES);
 
   constructor(keyNames?: KeyNames) {
     this.keyNames = keyNames;
@@ -161,19 +165,19 @@ export class MerkleTree implements MerkleView {
       if (this.slots.size === this.count) {
         slot = -1; // every name is known: a new key
       } else {
-        h ??= keyHash(key);
+        h ??= keyHashInto(key, this.hashScratch);
         slot = this.find(h, 0);
         if (slot >= 0) this.name(slot, key);
       }
     }
     if (slot < 0) {
       if (leaf === null) return;
-      this.insert(key, h ?? keyHash(key), leaf);
+      this.insert(key, h ?? keyHashInto(key, this.hashScratch), leaf);
     } else if (leaf === null) {
       this.remove(slot);
     } else {
       const at = slot * HASH_BYTES;
-      const delta = new Uint8Array(HASH_BYTES);
+      const delta = this.deltaScratch;
       for (let i = 0; i < HASH_BYTES; i++) {
         delta[i] = this.leaves[at + i] ^ leaf[i];
         this.leaves[at + i] = leaf[i];
@@ -253,7 +257,7 @@ export class MerkleTree implements MerkleView {
     const known = this.slots.get(key);
     if (known !== undefined) return known;
     if (this.count === this.slots.size) return -1; // every name is known: the Map is complete
-    const slot = this.find(hashOfKey ?? keyHash(key), 0);
+    const slot = this.find(hashOfKey ?? keyHashInto(key, this.hashScratch), 0);
     if (slot >= 0) this.name(slot, key);
     return slot;
   }
@@ -268,7 +272,7 @@ export class MerkleTree implements MerkleView {
     if (this.keyNames === undefined) throw new Error('invariant: a tree without names has no KeyNames source');
     for (const [key] of this.keyNames()) {
       if (this.slots.has(key)) continue;
-      const slot = this.find(keyHash(key), 0);
+      const slot = this.find(keyHashInto(key, this.hashScratch), 0);
       if (slot >= 0 && this.names[slot] === undefined) this.name(slot, key);
     }
     if (this.slots.size < this.count) throw new Error(`invariant: the store names ${this.slots.size} of the tree's ${this.count} keys`);
