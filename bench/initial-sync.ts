@@ -242,11 +242,11 @@ function applyLocally(data: Buffer, file: string, order: { byKey: false } | { by
 
 /**
  * The floor: what SQLite alone takes to store the same rows, with nothing of ours around it. The
- * store's own schema (records with their indexes, docs with theirs, the FTS5 index and its
- * triggers), made by SqliteStore.open on a fresh file, then filled through a bare connection
- * with the same pragmas (WAL, synchronous=FULL): every record row (key, encoded state, leaf
- * hash, seq) and every note's doc row (which fills FTS5) in one transaction. Decoding, hashing
- * and building the doc rows happen before the clock starts.
+ * store's own schema (records with their indexes, docs with theirs, the FTS5 index), made by
+ * SqliteStore.open on a fresh file, then filled through a bare connection with the same pragmas
+ * (WAL, synchronous=FULL): every record row (key, encoded state, leaf hash, seq), every note's
+ * doc row and its FTS5 row, in one transaction. Decoding, hashing and building the doc rows
+ * happen before the clock starts.
  */
 function floorInsert(data: Buffer, file: string): number {
   const r = new ByteReader(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -267,10 +267,14 @@ function floorInsert(data: Buffer, file: string): number {
     db.exec('PRAGMA synchronous = FULL');
     const put = db.prepare('INSERT INTO records (key, state, hash, seq) VALUES (?, ?, ?, ?)');
     const doc = db.prepare('INSERT INTO docs (id, title, body, updated, created, trashed, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const fts = db.prepare('INSERT INTO docs_fts (rowid, title, body) VALUES (?, ?, ?)');
     const t0 = performance.now();
     db.exec('BEGIN IMMEDIATE');
     rows.forEach((row, i) => put.run(row.key, row.bytes, row.hash, i + 1));
-    for (const d of docs) doc.run(d.id, d.title, d.body, d.updated, d.created, d.trashed ? 1 : 0, d.conflicted ? 1 : 0);
+    for (const d of docs) {
+      const { lastInsertRowid } = doc.run(d.id, d.title, d.body, d.updated, d.created, d.trashed ? 1 : 0, d.conflicted ? 1 : 0);
+      if (!d.trashed) fts.run(lastInsertRowid, d.title, d.body);
+    }
     db.exec('COMMIT');
     return performance.now() - t0;
   } finally {

@@ -5,7 +5,7 @@
 //
 // Two more columns say how much of the gap is the engine's own JavaScript: the SQL the engine's
 // commits run, replayed alone on the same rows (its schema: the record row with its leaf hash and
-// change-log seq, the clock, and for notes the doc row and its FTS5 update), and that replay plus
+// change-log seq, the clock, and for notes the doc row and its FTS5 entry), and that replay plus
 // the two SHA-256 per row the protocol fixes (tree position of a new key, leaf hash): the best
 // ratio the engine could reach if everything else it does cost nothing. A last column adds what
 // an edit cannot skip either: reading and decoding the current state of each key it writes (a
@@ -19,7 +19,7 @@ import type { Stamp } from '../engine/core/clock.ts';
 import { decodeRecord, encodeRecord, keyHash, leafHash } from '../engine/core/codec.ts';
 import { notesIndexer } from '../engine/notes.ts';
 import { Replica, type DocIndexer } from '../engine/replica.ts';
-import { READ_SQL, SqliteStore, WRITE_SQL } from '../engine/store/sqlite.ts';
+import { prepareDocStatements, READ_SQL, SqliteStore, WRITE_SQL, writeDoc } from '../engine/store/sqlite.ts';
 import type { DocEntry } from '../engine/store/store.ts';
 import { keyFor, valueFor } from './dataset.ts';
 
@@ -133,7 +133,7 @@ function storeSqlRun(dir: string, passes: readonly CapturedCommit[][], mode: 'sq
   const db = new DatabaseSync(file);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
   const put = db.prepare(WRITE_SQL.put);
-  const doc = db.prepare(WRITE_SQL.upsertDoc);
+  const doc = prepareDocStatements(db);
   const clock = db.prepare(WRITE_SQL.setClock);
   const get = db.prepare(READ_SQL.get);
   const getMany = db.prepare(READ_SQL.getMany);
@@ -161,7 +161,7 @@ function storeSqlRun(dir: string, passes: readonly CapturedCommit[][], mode: 'sq
         if (hashes && pass === 0) keyHash(p.key);
         put.run(p.key, p.bytes, hashes ? leafHash(p.bytes) : p.hash, ++seq);
       }
-      for (const d of c.docs) doc.run(d.id, d.title, d.body, d.updated, d.created, d.trashed ? 1 : 0, d.conflicted ? 1 : 0);
+      for (const d of c.docs) writeDoc(doc, d);
       if (c.clock !== undefined) clock.run(c.clock.wall, c.clock.counter, c.clock.device);
       db.exec('COMMIT');
       for (const p of c.puts) stored.add(p.key);

@@ -228,6 +228,50 @@ describe('SqliteStore files', () => {
     }
   });
 
+  test('a store made when triggers kept the search index loses them on open, and search stays right', () => {
+    const { step, file } = stepAndFile('search index written without triggers');
+    const doc = (id: string, body: string, trashed = false) => ({ id, title: id, body, updated: 1, created: 1, trashed, conflicted: false });
+    const made = SqliteStore.open(file);
+    made.commit({ puts: [], docs: [doc('a', 'apple pie'), doc('b', 'banana bread'), doc('c', 'cherry tart', true)] });
+    made.close();
+    // Back to the format before the step: the three triggers of the first format, at its version.
+    foreignDb(file, `
+      CREATE TRIGGER docs_fts_insert AFTER INSERT ON docs WHEN new.trashed = 0 BEGIN
+        INSERT INTO docs_fts (rowid, title, body) VALUES (new.n, new.title, new.body);
+      END;
+      CREATE TRIGGER docs_fts_delete AFTER DELETE ON docs WHEN old.trashed = 0 BEGIN
+        INSERT INTO docs_fts (docs_fts, rowid, title, body) VALUES ('delete', old.n, old.title, old.body);
+      END;
+      CREATE TRIGGER docs_fts_update AFTER UPDATE ON docs
+      WHEN old.title IS NOT new.title OR old.body IS NOT new.body OR old.trashed IS NOT new.trashed BEGIN
+        INSERT INTO docs_fts (docs_fts, rowid, title, body) SELECT 'delete', old.n, old.title, old.body WHERE old.trashed = 0;
+        INSERT INTO docs_fts (rowid, title, body) SELECT new.n, new.title, new.body WHERE new.trashed = 0;
+      END;
+      PRAGMA user_version = ${step + 1}`);
+    const store = SqliteStore.open(file);
+    try {
+      // Written once by the triggers' rules and once by the store's: each text is indexed once.
+      store.commit({ puts: [], docs: [doc('a', 'apple crumble'), doc('c', 'cherry tart'), doc('d', 'date cake')] });
+      const ids = (q: string) => store.search(q).map((h) => h.id).sort();
+      assert.deepEqual(ids('apple'), ['a']);
+      assert.deepEqual(ids('pie'), [], 'the old text of a left the index');
+      assert.deepEqual(ids('crumble'), ['a']);
+      assert.deepEqual(ids('banana'), ['b'], 'a note written before the upgrade is still found');
+      assert.deepEqual(ids('cherry'), ['c'], 'a note restored from the trash is found');
+      assert.deepEqual(ids('cake'), ['d']);
+    } finally {
+      store.close();
+    }
+    const probe = new DatabaseSync(file);
+    try {
+      assert.equal(probe.prepare('PRAGMA user_version').get()?.user_version, SCHEMA_VERSION);
+      assert.deepEqual(probe.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all(), [], 'no trigger left');
+      probe.exec("INSERT INTO docs_fts (docs_fts, rank) VALUES ('integrity-check', 0)");
+    } finally {
+      probe.close();
+    }
+  });
+
   test('refuses a directory at the store path', () => {
     const file = fresh();
     fs.mkdirSync(file);

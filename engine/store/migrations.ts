@@ -65,6 +65,13 @@ CREATE TABLE version_contexts (
     what: 'history in listing order',
     sql: 'CREATE INDEX IF NOT EXISTS history_order ON history (key, at, device, counter); DROP INDEX IF EXISTS history_by_age;',
   },
+  {
+    // Issue 11: the search index is kept in step by the store's own statements (writeDoc in
+    // sqlite.ts), not by triggers, whose savepoints made FTS5 write a segment per note. The
+    // index itself is unchanged: the triggers kept it exactly as writeDoc does.
+    what: 'search index written without triggers',
+    sql: 'DROP TRIGGER IF EXISTS docs_fts_insert; DROP TRIGGER IF EXISTS docs_fts_delete; DROP TRIGGER IF EXISTS docs_fts_update;',
+  },
 ];
 
 export const SCHEMA_VERSION = 1 + MIGRATIONS.length;
