@@ -10,7 +10,7 @@ import { writeDelta } from '../engine/core/record.ts';
 import { Replica } from '../engine/replica.ts';
 import { MemoryStore } from '../engine/store/memory.ts';
 import { MIGRATIONS } from '../engine/store/migrations.ts';
-import { APPLICATION_ID, SCHEMA_VERSION, SqliteStore } from '../engine/store/sqlite.ts';
+import { APPLICATION_ID, FTS_TRIGGERS, SCHEMA_VERSION, SqliteStore } from '../engine/store/sqlite.ts';
 import type { Storage } from '../engine/store/store.ts';
 import { putOf, storeConformance, UNDO_TREE_SNAPSHOT } from './store-conformance.ts';
 
@@ -235,22 +235,10 @@ describe('SqliteStore files', () => {
     made.commit({ puts: [], docs: [doc('a', 'apple pie'), doc('b', 'banana bread'), doc('c', 'cherry tart', true)] });
     made.close();
     // Back to the format before the step: the three triggers of the first format, at its version.
-    foreignDb(file, `
-      CREATE TRIGGER docs_fts_insert AFTER INSERT ON docs WHEN new.trashed = 0 BEGIN
-        INSERT INTO docs_fts (rowid, title, body) VALUES (new.n, new.title, new.body);
-      END;
-      CREATE TRIGGER docs_fts_delete AFTER DELETE ON docs WHEN old.trashed = 0 BEGIN
-        INSERT INTO docs_fts (docs_fts, rowid, title, body) VALUES ('delete', old.n, old.title, old.body);
-      END;
-      CREATE TRIGGER docs_fts_update AFTER UPDATE ON docs
-      WHEN old.title IS NOT new.title OR old.body IS NOT new.body OR old.trashed IS NOT new.trashed BEGIN
-        INSERT INTO docs_fts (docs_fts, rowid, title, body) SELECT 'delete', old.n, old.title, old.body WHERE old.trashed = 0;
-        INSERT INTO docs_fts (rowid, title, body) SELECT new.n, new.title, new.body WHERE new.trashed = 0;
-      END;
-      PRAGMA user_version = ${step + 1}`);
+    foreignDb(file, `${FTS_TRIGGERS} PRAGMA user_version = ${step + 1}`);
     const store = SqliteStore.open(file);
     try {
-      // Written once by the triggers' rules and once by the store's: each text is indexed once.
+      // Notes indexed by the triggers, rewritten by the store: each text must be indexed once.
       store.commit({ puts: [], docs: [doc('a', 'apple crumble'), doc('c', 'cherry tart'), doc('d', 'date cake')] });
       const ids = (q: string) => store.search(q).map((h) => h.id).sort();
       assert.deepEqual(ids('apple'), ['a']);

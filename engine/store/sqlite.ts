@@ -23,6 +23,25 @@ export { SCHEMA_VERSION };
 const SQLITE_CORRUPT = 11;
 const SQLITE_NOTADB = 26;
 
+/**
+ * How formats 1-6 kept the search index in step (format 7 drops them, see writeDoc). Kept for
+ * the first format's schema, which every new store still starts from, and for tests that rebuild
+ * an old store.
+ */
+export const FTS_TRIGGERS = `
+CREATE TRIGGER docs_fts_insert AFTER INSERT ON docs WHEN new.trashed = 0 BEGIN
+  INSERT INTO docs_fts (rowid, title, body) VALUES (new.n, new.title, new.body);
+END;
+CREATE TRIGGER docs_fts_delete AFTER DELETE ON docs WHEN old.trashed = 0 BEGIN
+  INSERT INTO docs_fts (docs_fts, rowid, title, body) VALUES ('delete', old.n, old.title, old.body);
+END;
+CREATE TRIGGER docs_fts_update AFTER UPDATE ON docs
+WHEN old.title IS NOT new.title OR old.body IS NOT new.body OR old.trashed IS NOT new.trashed BEGIN
+  INSERT INTO docs_fts (docs_fts, rowid, title, body) SELECT 'delete', old.n, old.title, old.body WHERE old.trashed = 0;
+  INSERT INTO docs_fts (rowid, title, body) SELECT new.n, new.title, new.body WHERE new.trashed = 0;
+END;
+`;
+
 const SCHEMA = `
 CREATE TABLE meta (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -60,18 +79,7 @@ CREATE INDEX docs_all ON docs (updated DESC, id);
 CREATE VIRTUAL TABLE docs_fts USING fts5(
   title, body, content = 'docs', content_rowid = 'n', tokenize = 'unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER docs_fts_insert AFTER INSERT ON docs WHEN new.trashed = 0 BEGIN
-  INSERT INTO docs_fts (rowid, title, body) VALUES (new.n, new.title, new.body);
-END;
-CREATE TRIGGER docs_fts_delete AFTER DELETE ON docs WHEN old.trashed = 0 BEGIN
-  INSERT INTO docs_fts (docs_fts, rowid, title, body) VALUES ('delete', old.n, old.title, old.body);
-END;
-CREATE TRIGGER docs_fts_update AFTER UPDATE ON docs
-WHEN old.title IS NOT new.title OR old.body IS NOT new.body OR old.trashed IS NOT new.trashed BEGIN
-  INSERT INTO docs_fts (docs_fts, rowid, title, body) SELECT 'delete', old.n, old.title, old.body WHERE old.trashed = 0;
-  INSERT INTO docs_fts (rowid, title, body) SELECT new.n, new.title, new.body WHERE new.trashed = 0;
-END;
-`;
+${FTS_TRIGGERS}`;
 
 const REQUIRED_TABLES = ['meta', 'records', 'cursors', 'docs', 'docs_fts'];
 
