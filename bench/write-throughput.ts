@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Stamp } from '../engine/core/clock.ts';
-import { decodeRecord, encodeRecord, keyHash, leafHash } from '../engine/core/codec.ts';
+import { encodeRecord, keyHash, leafHash } from '../engine/core/codec.ts';
 import { notesIndexer } from '../engine/notes.ts';
 import { Replica, type DocIndexer } from '../engine/replica.ts';
-import { prepareDocStatements, READ_SQL, SqliteStore, WRITE_SQL, writeDoc } from '../engine/store/sqlite.ts';
+import { prepareDocStatements, prepareReadStatements, readStates, SqliteStore, WRITE_SQL, writeDoc } from '../engine/store/sqlite.ts';
 import type { DocEntry } from '../engine/store/store.ts';
 import { keyFor, valueFor } from './dataset.ts';
 
@@ -135,16 +135,8 @@ function storeSqlRun(dir: string, passes: readonly CapturedCommit[][], mode: 'sq
   const put = db.prepare(WRITE_SQL.put);
   const doc = prepareDocStatements(db);
   const clock = db.prepare(WRITE_SQL.setClock);
-  const get = db.prepare(READ_SQL.get);
-  const getMany = db.prepare(READ_SQL.getMany);
-  get.setReturnArrays(true);
-  getMany.setReturnArrays(true);
+  const read = prepareReadStatements(db);
   const stored = new Set<string>();
-  // As Storage.getMany: one key by the plain lookup, more as one JSON list.
-  const readStates = (keys: string[]): void => {
-    if (keys.length === 1) decodeRecord((get.get(keys[0]) as unknown as [Uint8Array])[0]);
-    else for (const [, state] of getMany.all(JSON.stringify(keys)) as unknown as [string, Uint8Array][]) decodeRecord(state);
-  };
   let seq = 0;
   let ms = 0;
   let rows = 0;
@@ -154,7 +146,7 @@ function storeSqlRun(dir: string, passes: readonly CapturedCommit[][], mode: 'sq
     for (const c of commits) {
       if (mode === 'reads') {
         const keys = c.puts.filter((p) => stored.has(p.key)).map((p) => p.key);
-        if (keys.length > 0) readStates(keys);
+        if (keys.length > 0) readStates(read, keys);
       }
       db.exec('BEGIN IMMEDIATE');
       for (const p of c.puts) {

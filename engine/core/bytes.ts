@@ -136,11 +136,6 @@ export class ByteWriter {
     if (n <= 256) for (let i = 0; i < n; i++) out[i] = buf[i];
     else out.set(buf.subarray(0, n));
   }
-
-  /** What was written, as a view: valid only until the writer is written to or reset again. */
-  written(): Uint8Array {
-    return this.buf.subarray(0, this.length);
-  }
 }
 
 export class ByteReader {

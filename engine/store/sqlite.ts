@@ -274,14 +274,37 @@ function syncDir(dir: string): void {
 
 /**
  * The statements a write runs (reading the current states of its keys, then committing records
- * and notes), exported so the write benchmark can time exactly this SQL on its own
- * (bench/write-throughput.ts).
+ * and notes). They and the functions that run them (readStates, writeDoc) are exported so the
+ * write benchmark can time exactly this SQL on its own (bench/write-throughput.ts).
  */
-export const READ_SQL = {
+const READ_SQL = {
   get: 'SELECT state FROM records WHERE key = ?',
   // One statement for any number of keys: the list travels as one JSON array.
   getMany: 'SELECT key, state FROM records WHERE key IN (SELECT value FROM json_each(?))',
 } as const;
+
+/** The statements readStates() runs, prepared on one connection. */
+export interface ReadStatements {
+  readonly get: StatementSync;
+  readonly getMany: StatementSync;
+}
+
+export function prepareReadStatements(db: DatabaseSync): ReadStatements {
+  return { get: arrays(db.prepare(READ_SQL.get)), getMany: arrays(db.prepare(READ_SQL.getMany)) };
+}
+
+/** The stored states of `keys` (those stored): one key by the plain lookup, more as one JSON list. */
+export function readStates(s: ReadStatements, keys: readonly string[]): Map<string, KeyState> {
+  const out = new Map<string, KeyState>();
+  if (keys.length === 1) {
+    // One key (a single edit, as typing saves): without the JSON list.
+    const row = s.get.get(keys[0]) as unknown as [Uint8Array] | undefined;
+    if (row !== undefined) out.set(keys[0], decodeRecord(row[0]).state);
+  } else if (keys.length > 1) {
+    for (const [key, state] of s.getMany.all(JSON.stringify(keys)) as unknown as [string, Uint8Array][]) out.set(key, decodeRecord(state).state);
+  }
+  return out;
+}
 
 /** See READ_SQL. */
 export const WRITE_SQL = {
@@ -345,8 +368,7 @@ function arrays(stmt: StatementSync): StatementSync {
 
 function prepareStatements(db: DatabaseSync) {
   return {
-    get: arrays(db.prepare(READ_SQL.get)),
-    getMany: arrays(db.prepare(READ_SQL.getMany)),
+    ...prepareReadStatements(db),
     put: db.prepare(WRITE_SQL.put),
     count: db.prepare('SELECT count(*) AS n FROM records'),
     snapshot: db.prepare('SELECT seq, data, crc FROM tree_snapshot WHERE id = 1'),
@@ -444,17 +466,7 @@ export class SqliteStore implements Storage {
   }
 
   getMany(keys: readonly string[]): Map<string, KeyState> {
-    const sql = this.open();
-    const out = new Map<string, KeyState>();
-    if (keys.length === 0) return out;
-    if (keys.length === 1) {
-      // One key (a single edit, as typing saves): the plain lookup, without the JSON list.
-      const state = this.get(keys[0]);
-      if (state !== undefined) out.set(keys[0], state);
-      return out;
-    }
-    for (const [key, state] of sql.getMany.all(JSON.stringify(keys)) as unknown as [string, Uint8Array][]) out.set(key, decodeRecord(state).state);
-    return out;
+    return readStates(this.open(), keys);
   }
 
   commit(batch: CommitBatch): Uint8Array[] {
